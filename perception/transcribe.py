@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 WHISPER_SIZES = {"tiny", "tiny.en", "base", "base.en", "small", "small.en", "medium", "medium.en",
                  "large-v2", "large-v3", "turbo"}
+MAX_NEW_TOKENS = 160
+"""Bounds decoding time on hallucinating input; a 15 s utterance is well under 100 tokens."""
 ENCODER_FRAMES_PER_SECOND = 50
 """Whisper's encoder emits one state per 20 ms of input (1500 for its 30 s window)."""
 
@@ -72,6 +74,7 @@ class WhisperTranscriber:
                 vad_filter=False,
                 condition_on_previous_text=False,
                 without_timestamps=True,
+                max_new_tokens=MAX_NEW_TOKENS,
                 # Partial results are cheap greedy passes; the final one may fall back on temperature.
                 temperature=0.0 if not is_final else (0.0, 0.2, 0.4),
             )

@@ -1,0 +1,97 @@
+"""The shared, loaded-once parts of the agent: transcriber, experts, fuser, face detector, responder.
+
+Each part is loaded on first use through its one loader, so a text-only host never loads Whisper,
+and a missing model fails with ``ModelNotFoundError`` naming the file and the command that makes it.
+Instances are shared by every session; none of them keeps per-session state.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from emotion_agent.events import Modality
+from emotion_agent.protocols import Expert, Fuser, Responder, Transcriber
+from emotion_agent.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from perception.faces import FaceDetector
+    from responders.safety import SafetyPolicy
+
+T = TypeVar("T")
+
+
+@dataclass
+class Components:
+    """Lazily loaded shared models.  Pass ready-made parts (fakes in tests) to skip loading."""
+
+    settings: Settings = field(default_factory=get_settings)
+    transcriber: Transcriber | None = None
+    experts: dict[Modality, Expert[Any]] = field(default_factory=dict)
+    fuser: Fuser | None = None
+    face_detector: FaceDetector | None = None
+    responder: Responder | None = None
+    safety: SafetyPolicy | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def _once(self, attr: str, make: Callable[[], T]) -> T:
+        value = getattr(self, attr)
+        if value is None:
+            with self._lock:
+                value = getattr(self, attr)
+                if value is None:
+                    value = make()
+                    setattr(self, attr, value)
+        return value  # type: ignore[no-any-return]
+
+    def get_transcriber(self) -> Transcriber:
+        from perception.transcribe import WhisperTranscriber
+
+        s = self.settings
+        return self._once("transcriber", lambda: WhisperTranscriber.load(
+            s.asr_model, s.asr_compute_type, s.asr_threads, s.asr_beam_size))
+
+    def get_expert(self, modality: Modality) -> Expert[Any]:
+        if modality not in self.experts:
+            with self._lock:
+                if modality not in self.experts:
+                    self.experts[modality] = _load_expert(modality, self.settings)
+        return self.experts[modality]
+
+    def get_fuser(self) -> Fuser:
+        from fusion.fusers.registry import load_fuser
+
+        return self._once("fuser", lambda: load_fuser(self.settings.fusion, settings=self.settings))
+
+    def get_face_detector(self) -> FaceDetector:
+        from perception.faces import FaceDetector
+
+        return self._once("face_detector", lambda: FaceDetector(min_size=self.settings.face_min_size))
+
+    def get_safety(self) -> SafetyPolicy:
+        from responders.safety import SafetyPolicy
+
+        return self._once("safety", SafetyPolicy)
+
+    def get_responder(self) -> Responder:
+        from responders.registry import load_responder
+
+        return self._once("responder", lambda: load_responder(self.settings))
+
+
+def _load_expert(modality: Modality, settings: Settings) -> Expert[Any]:
+    if modality == "text":
+        from fusion.experts.text import TextExpert
+
+        return TextExpert.load(settings.text_expert)
+    if modality == "voice":
+        from fusion.experts.voice import VoiceExpert
+
+        return VoiceExpert.load(settings.voice_expert)
+    if modality == "face":
+        from fusion.experts.face import FaceExpert
+
+        return FaceExpert.load(settings.face_expert)
+    raise ValueError(f"unknown modality {modality!r}")

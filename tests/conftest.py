@@ -1,0 +1,59 @@
+"""Shared fixtures.  HF_HUB_OFFLINE=1 so an accidental hub download fails loudly."""
+
+from __future__ import annotations
+
+import os
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from emotion_agent.settings import get_settings  # noqa: E402
+
+SR = 16_000
+
+
+def speechlike(seconds: float, f0: float = 150.0, amp: float = 0.2, sr: int = SR) -> np.ndarray:
+    """A harmonic, vowel-like burst (webrtcvad calls it speech; a pure sine it often does not)."""
+    t = np.arange(int(seconds * sr)) / sr
+    wave = sum(np.sin(2 * np.pi * f0 * k * t) / k for k in range(1, 15))
+    wave = wave * (1 + 0.3 * np.sin(2 * np.pi * 4 * t))
+    return (amp * wave / np.abs(wave).max()).astype(np.float32)
+
+
+def silence(seconds: float, sr: int = SR) -> np.ndarray:
+    return np.zeros(int(seconds * sr), dtype=np.float32)
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    return get_settings().data_dir
+
+
+@pytest.fixture(scope="session")
+def ravdess_dir(data_dir: Path) -> Path:
+    path = data_dir / "ravdess_speech_16k"
+    if not (path / "manifest.csv").exists():
+        pytest.skip(f"RAVDESS not found at {path} (set EMOTION_AGENT_DATA_DIR)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def goemotions_dir(data_dir: Path) -> Path:
+    path = data_dir / "goemotions"
+    if not (path / "dev.tsv").exists():
+        pytest.skip(f"GoEmotions not found at {path} (set EMOTION_AGENT_DATA_DIR)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def fer_npz(data_dir: Path) -> Path:
+    path = data_dir / "fer2013" / "fer2013_train_publictest.npz"
+    if not path.exists():
+        pytest.skip(f"FER-2013 not found at {path} (set EMOTION_AGENT_DATA_DIR)")
+    return path
