@@ -1,0 +1,24 @@
+"""Host-facing facade: ``EmotionAwareAgent``, ``Session``, and the LangChain integration."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agent.facade import EmotionAwareAgent, SessionLimitError
+    from agent.session import Session
+
+__all__ = ["EmotionAwareAgent", "Session", "SessionLimitError"]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy, so `import agent.wire` does not pull in torch and the models.
+    if name in ("EmotionAwareAgent", "SessionLimitError"):
+        from agent import facade
+
+        return getattr(facade, name)
+    if name == "Session":
+        from agent.session import Session
+
+        return Session
+    raise AttributeError(name)

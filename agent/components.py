@@ -47,11 +47,13 @@ class Components:
         return value  # type: ignore[no-any-return]
 
     def get_transcriber(self) -> Transcriber:
-        from perception.transcribe import WhisperTranscriber
+        def make() -> Transcriber:
+            from perception.transcribe import WhisperTranscriber
 
-        s = self.settings
-        return self._once("transcriber", lambda: WhisperTranscriber.load(
-            s.asr_model, s.asr_compute_type, s.asr_threads, s.asr_beam_size))
+            s = self.settings
+            return WhisperTranscriber.load(s.asr_model, s.asr_compute_type, s.asr_threads, s.asr_beam_size)
+
+        return self._once("transcriber", make)
 
     def get_expert(self, modality: Modality) -> Expert[Any]:
         if modality not in self.experts:
@@ -61,24 +63,36 @@ class Components:
         return self.experts[modality]
 
     def get_fuser(self) -> Fuser:
-        from fusion.fusers.registry import load_fuser
+        def make() -> Fuser:
+            from fusion.fusers.registry import load_fuser
 
-        return self._once("fuser", lambda: load_fuser(self.settings.fusion, settings=self.settings))
+            return load_fuser(self.settings.fusion, settings=self.settings)
+
+        return self._once("fuser", make)
 
     def get_face_detector(self) -> FaceDetector:
-        from perception.faces import FaceDetector
+        def make() -> FaceDetector:
+            from perception.faces import FaceDetector
 
-        return self._once("face_detector", lambda: FaceDetector(min_size=self.settings.face_min_size))
+            return FaceDetector(min_size=self.settings.face_min_size)
+
+        return self._once("face_detector", make)
 
     def get_safety(self) -> SafetyPolicy:
-        from responders.safety import SafetyPolicy
+        def make() -> SafetyPolicy:
+            from responders.safety import SafetyPolicy
 
-        return self._once("safety", SafetyPolicy)
+            return SafetyPolicy()
+
+        return self._once("safety", make)
 
     def get_responder(self) -> Responder:
-        from responders.registry import load_responder
+        def make() -> Responder:
+            from responders.registry import load_responder
 
-        return self._once("responder", lambda: load_responder(self.settings))
+            return load_responder(self.settings)
+
+        return self._once("responder", make)
 
 
 def _load_expert(modality: Modality, settings: Settings) -> Expert[Any]:

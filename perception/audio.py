@@ -98,3 +98,43 @@ def read_audio(path: Path) -> np.ndarray:
             raise AudioFormatError(f"{path}: no audio track") from None
         return media.audio
     return to_model_input(data, int(rate))
+
+
+class StreamingResampler:
+    """Stateful resampling of a live stream's chunks to float32 mono 16 kHz (no seams between chunks).
+
+    Wraps libswresample through PyAV; feed chunks of int16 or float PCM shaped (n,) or (n, channels).
+    """
+
+    def __init__(self, target_rate: int = SAMPLE_RATE) -> None:
+        self.target_rate = target_rate
+        self._resampler: object | None = None
+        self._key: tuple[int, int, str] | None = None
+
+    def __call__(self, pcm: np.ndarray, sample_rate: int) -> np.ndarray:
+        import av
+
+        pcm = np.asarray(pcm)
+        if pcm.ndim == 1:
+            pcm = pcm[:, None]
+        if pcm.ndim != 2 or pcm.shape[1] > 8:
+            raise AudioFormatError(f"expected PCM shaped (n,) or (n, channels), got {pcm.shape}")
+        if sample_rate <= 0:
+            raise AudioFormatError(f"sample rate must be positive, got {sample_rate}")
+        if pcm.dtype == np.int16:
+            fmt = "s16"
+        elif np.issubdtype(pcm.dtype, np.floating):
+            pcm, fmt = pcm.astype(np.float32), "flt"
+        else:
+            raise AudioFormatError(f"unsupported PCM dtype {pcm.dtype}")
+        channels = pcm.shape[1]
+        key = (sample_rate, channels, fmt)
+        if self._key != key:  # a format change mid-stream starts a fresh resampler
+            self._resampler = av.AudioResampler(format="flt", layout="mono", rate=self.target_rate)
+            self._key = key
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(pcm).reshape(1, -1), format=fmt,
+                                           layout="mono" if channels == 1 else "stereo" if channels == 2
+                                           else f"{channels}c")
+        frame.sample_rate = sample_rate
+        out = [f.to_ndarray().reshape(-1) for f in self._resampler.resample(frame)]  # type: ignore[attr-defined]
+        return np.concatenate(out).astype(np.float32) if out else np.zeros(0, dtype=np.float32)

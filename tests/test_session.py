@@ -1,0 +1,192 @@
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import numpy as np
+import pytest
+from agent_fakes import EchoResponder, fake_components
+from conftest import silence, speechlike
+
+from agent.facade import EmotionAwareAgent, SessionLimitError
+from agent.session import Session
+
+
+async def collect(session: Session, until: str, count: int = 1, timeout: float = 10.0) -> list[dict[str, Any]]:
+    """Events until ``count`` events of type ``until`` were seen."""
+    seen: list[dict[str, Any]] = []
+
+    async def run() -> None:
+        n = 0
+        async for event in session.events():
+            seen.append(event)
+            if event["type"] == until:
+                n += 1
+                if n >= count:
+                    return
+
+    await asyncio.wait_for(run(), timeout)
+    return seen
+
+
+def types(events: list[dict[str, Any]]) -> list[str]:
+    return [e["type"] for e in events]
+
+
+async def test_text_turn_gets_emotion_and_streamed_reply() -> None:
+    agent = EmotionAwareAgent(components=fake_components())
+    async with agent.new_session() as session:
+        await session.send_text("I am so happy today")
+        events = await collect(session, "reply")
+    kinds = types(events)
+    assert kinds.index("expert_scores") < kinds.index("emotion") < kinds.index("reply_delta") < kinds.index("reply")
+    emotion = next(e for e in events if e["type"] == "emotion")
+    assert emotion["label"] == "happy"
+    assert emotion["weights"] == {"face": 0.0, "voice": 0.0, "text": 1.0}  # text alone drives it
+    assert next(e for e in events if e["type"] == "reply")["text"] == "I hear you."
+    assert "".join(e["text"] for e in events if e["type"] == "reply_delta") == "I hear you."
+    await agent.aclose()
+
+
+async def test_bad_text_inputs_keep_the_session_going() -> None:
+    agent = EmotionAwareAgent(components=fake_components())
+    session = agent.new_session()
+    await session.start()
+    await session.send_text("")
+    await session.send_text(b"\xff\xfe bad bytes")
+    await session.send_text("x" * 100_000)
+    events = await collect(session, "reply")
+    errors = [e["message"] for e in events if e["type"] == "error"]
+    assert any("empty" in m for m in errors)
+    assert any("UTF-8" in m for m in errors)
+    assert any("truncated" in m for m in errors)
+    await session.send_text("and now a normal line")
+    assert "reply" in types(await collect(session, "reply"))
+    await agent.aclose()
+
+
+async def test_crisis_text_escalates_every_time() -> None:
+    agent = EmotionAwareAgent(components=fake_components())
+    async with agent.new_session() as session:
+        for _ in range(3):
+            await session.send_text("I want to kill myself")
+            events = await collect(session, "reply")
+            assert "escalation" in types(events)
+            reply = next(e for e in events if e["type"] == "reply")
+            assert reply["responder"] == "safety" and "988" in reply["text"]
+        assert session.escalations == 3
+    await agent.aclose()
+
+
+async def test_responder_that_raises_or_hangs_falls_back_to_template() -> None:
+    for responder in (EchoResponder(fail=True), EchoResponder(delay_s=3.0)):
+        comps = fake_components(responder=responder)
+        agent = EmotionAwareAgent(components=comps)
+        session = agent.new_session()
+        session._replies.first_text_timeout_s = 0.5
+        await session.start()
+        await session.send_text("hello")
+        events = await collect(session, "reply")
+        reply = next(e for e in events if e["type"] == "reply")
+        assert reply["fallback_reason"] and reply["text"]
+        assert reply["responder"] == "template"
+        await session.close()
+        await agent.aclose()
+
+
+async def test_unsafe_reply_is_screened() -> None:
+    agent = EmotionAwareAgent(components=fake_components(responder=EchoResponder(["It sounds like", " you have depression."])))
+    async with agent.new_session() as session:
+        await session.send_text("I feel low")
+        events = await collect(session, "reply")
+    assert any(e["type"] == "escalation" and e["kind"] == "unsafe_reply" for e in events)
+    reply = next(e for e in events if e["type"] == "reply")
+    assert "depression" not in reply["text"] and reply["fallback_reason"].startswith("unsafe")
+    await agent.aclose()
+
+
+async def test_speech_turn_pairs_voice_face_and_words() -> None:
+    comps = fake_components(voice="angry", face="angry")
+    agent = EmotionAwareAgent(components=comps)
+    session = agent.new_session()
+    await session.start()
+    face = (np.random.default_rng(0).integers(0, 255, (240, 320, 3))).astype(np.uint8)
+
+    class Detector:
+        def detect_largest(self, image: np.ndarray, ts: float) -> Any:
+            from emotion_agent.events import FaceCrop
+
+            return FaceCrop(image[:48, :48, 0], (0, 0, 48, 48), ts)
+
+    comps.face_detector = Detector()  # type: ignore[assignment]
+    audio = np.concatenate([silence(0.5), speechlike(1.2), silence(1.0)])
+    pcm48 = (np.repeat(audio, 3) * 32767).astype(np.int16)  # crude 48 kHz, fine for VAD
+    for i in range(0, len(pcm48), 960):  # 20 ms chunks as WebRTC sends them
+        ts = i / 48_000
+        if i % (960 * 5) == 0:
+            session.push_video_frame(face, ts)
+            await asyncio.sleep(0)
+        await session.push_audio(pcm48[i : i + 960], 48_000)
+    events = await collect(session, "reply")
+    kinds = types(events)
+    assert kinds.index("speech") < kinds.index("transcript")
+    modalities = {e["modality"] for e in events if e["type"] == "expert_scores"}
+    assert modalities == {"face", "voice", "text"}
+    emotion = [e for e in events if e["type"] == "emotion" and not e["provisional"]][-1]
+    assert emotion["label"] == "angry" and all(w > 0 for w in emotion["weights"].values())
+    final = [e for e in events if e["type"] == "transcript" and e["is_final"]]
+    assert final and final[0]["text"] == "hello there"
+    await session.close()
+    await agent.aclose()
+
+
+async def test_close_is_clean_and_idempotent() -> None:
+    agent = EmotionAwareAgent(components=fake_components())
+    session = agent.new_session()
+    await session.start()
+    await session.push_audio(speechlike(0.5), 16_000)  # mid-utterance, then the client vanishes
+    await session.close()
+    await session.close()
+    assert session.closed
+    events = [e async for e in session.events()]
+    assert events[-1]["type"] == "summary" if events else True
+    ours = [t for t in asyncio.all_tasks() if t.get_name().startswith(f"session-{session.id}")]
+    assert all(t.done() for t in ours)
+    with pytest.raises(RuntimeError, match="closed"):
+        await session.send_text("hi")
+    await agent.aclose()
+
+
+async def test_session_limit() -> None:
+    agent = EmotionAwareAgent(components=fake_components(), max_sessions=2)
+    agent.new_session()
+    agent.new_session()
+    with pytest.raises(SessionLimitError, match="limit"):
+        agent.new_session()
+    await agent.aclose()
+
+
+async def test_customer_service_handoff_after_anger() -> None:
+    agent = EmotionAwareAgent(components=fake_components())
+    async with agent.new_session(profile="customer_service") as session:
+        await session.send_text("I am angry about this order")
+        await collect(session, "reply")
+        await session.send_text("still angry, nothing works")
+        events = await collect(session, "reply")
+    assert "handoff" in types(events)
+    await agent.aclose()
+
+
+async def test_mental_health_profile_asks_checkin_and_reports_trend() -> None:
+    agent = EmotionAwareAgent(components=fake_components())
+    async with agent.new_session(profile="mental_health") as session:
+        replies = []
+        for line in ["I feel sad", "a bit sad still", "happy now actually"]:
+            await session.send_text(line)
+            events = await collect(session, "reply")
+            replies.append(next(e for e in events if e["type"] == "reply")["text"])
+    assert all("?" in r for r in replies)
+    assert "trend_report" in types(events)
+    summary = session.summary()
+    assert summary["turns"] == 3 and summary["profile"] == "mental_health"
+    await agent.aclose()
