@@ -102,11 +102,14 @@ class Session:
         self.mood = MoodTracker()
         self.escalations = 0
         self.turns = 0
+        self.latest_estimate: EmotionEstimate | None = None
         self._subscribers: list[asyncio.Queue[dict[str, Any] | None]] = []
         self._backlog: deque[dict[str, Any]] = deque(maxlen=256)
         self._resampler = StreamingResampler()
         self._vad: VadSegmenter | None = None
         self._audio_q: asyncio.Queue[np.ndarray | None] = asyncio.Queue(maxsize=AUDIO_QUEUE_CHUNKS)
+        self._audio_pending = 0
+        self._jobs_pending = 0
         self._turn_q: asyncio.Queue[_TurnJob | None] = asyncio.Queue()
         self._latest_frame: VideoFrame | None = None
         self._frame_event = asyncio.Event()
@@ -221,6 +224,7 @@ class Session:
             raise
         if chunk.size:
             self.audio_seconds_in += len(chunk) / SAMPLE_RATE
+            self._audio_pending += 1
             await self._audio_q.put(chunk)
 
     def push_video_frame(self, image_bgr: np.ndarray, timestamp: float) -> None:
@@ -258,17 +262,20 @@ class Session:
         if len(text) > MAX_TEXT_CHARS:
             self._error("send_text", f"text of {len(text)} characters truncated to {MAX_TEXT_CHARS}")
             text = text[:MAX_TEXT_CHARS]
-        await self._turn_q.put(_TurnJob("text", text=text))
+        await self._enqueue(_TurnJob("text", text=text))
 
     async def flush(self) -> None:
-        """End of input stream: close an open utterance and wait until every queued turn is done."""
+        """End of input: close an open utterance and wait until every queued turn is done."""
+        self._audio_pending += 1
         await self._audio_q.put(None)
-        while self._audio_q.qsize() or not self._turn_q.empty() or self._busy:
+        while self._audio_pending or self._jobs_pending:
+            if self._closed:
+                return
             await asyncio.sleep(0.02)
 
-    @property
-    def _busy(self) -> bool:
-        return getattr(self, "_turn_running", False)
+    async def _enqueue(self, job: _TurnJob) -> None:
+        self._jobs_pending += 1
+        await self._turn_q.put(job)
 
     # -- audio -----------------------------------------------------------------------------
 
@@ -290,7 +297,8 @@ class Session:
                 else:
                     self._emit(SpeechMsg(state="ended", start=round(event.start, 3), end=round(event.end, 3)))
                     self.turn_audio_pending_s += event.duration
-                    await self._turn_q.put(_TurnJob("speech", utterance=event, partial=self._last_partial))
+                    await self._enqueue(_TurnJob("speech", utterance=event, partial=self._last_partial))
+            self._audio_pending -= 1
             if self._vad.in_speech and time.perf_counter() - self._last_partial_at >= self.partial_interval_s:
                 self._maybe_partial()
             self._maybe_metrics()
@@ -385,7 +393,6 @@ class Session:
             job = await self._turn_q.get()
             if job is None:
                 return
-            self._turn_running = True
             try:
                 await self._turn(job)
             except asyncio.CancelledError:
@@ -393,7 +400,7 @@ class Session:
             except Exception as exc:  # a turn must never take the session down
                 self._error("turn", exc)
             finally:
-                self._turn_running = False
+                self._jobs_pending -= 1
                 if job.utterance is not None:
                     self.turn_audio_pending_s = max(0.0, self.turn_audio_pending_s - job.utterance.duration)
 
@@ -457,6 +464,7 @@ class Session:
                 self._emit(scores_msg(s))
         estimate = await self._fuse(scores)
         if estimate is not None:
+            self.latest_estimate = estimate
             self._emit(emotion_msg(estimate, turn=turn_no))
             self.stage_times.add(f"{prefix}_to_emotion", (time.perf_counter() - t0) * 1000)
             self._update_mood(estimate)

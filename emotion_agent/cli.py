@@ -151,6 +151,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sample(args: argparse.Namespace) -> int:
+    from emotion_agent.sample import make_sample
+    from emotion_agent.settings import get_settings
+
+    out = make_sample(Path(args.out), get_settings().data_dir, clip=args.clip, with_face=not args.audio_only)
+    print(out)
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace, rest: list[str]) -> int:
     from agent.bench import bench_main
 
@@ -184,6 +193,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fusion", choices=FUSERS, default=None)
 
     subs.add_parser("bench", help="latency and capacity benchmark (extra args go to the bench)")
+    p = subs.add_parser("sample", help="write a demo clip (RAVDESS speech + a FER face) from the shared data")
+    p.add_argument("out", help="output .mp4 (or .wav with --audio-only)")
+    p.add_argument("--clip", default="Actor_17/03-01-05-02-01-01-17.flac", help="RAVDESS clip path")
+    p.add_argument("--audio-only", action="store_true")
+
     subs.add_parser("labels", help="print the label set")
     return parser
 
@@ -205,6 +219,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_chat(args)
         if args.command == "serve":
             return cmd_serve(args)
+        if args.command == "sample":
+            return cmd_sample(args)
         if args.command == "bench":
             return cmd_bench(args, rest)
         print(" ".join(LABELS))

@@ -8,18 +8,9 @@ from pathlib import Path
 import av
 import numpy as np
 
+from emotion_agent.sample import face_frame
 
-def face_frame(face: np.ndarray | None, size: tuple[int, int] = (320, 240), face_px: int = 144) -> np.ndarray:
-    """A BGR frame (h, w, 3): a gray backdrop with ``face`` (gray uint8) upscaled in the middle."""
-    import cv2
-
-    width, height = size
-    frame = np.full((height, width, 3), 90, dtype=np.uint8)
-    if face is not None:
-        big = cv2.resize(face, (face_px, face_px), interpolation=cv2.INTER_CUBIC)
-        y, x = (height - face_px) // 2, (width - face_px) // 2
-        frame[y : y + face_px, x : x + face_px] = big[..., None]
-    return frame
+__all__ = ["face_frame", "write_media"]
 
 
 def write_media(path: Path, audio: np.ndarray | None, sample_rate: int = 16_000,

@@ -1,0 +1,88 @@
+"""Make a demo clip from the shared data: a RAVDESS utterance over a video of a FER-2013 face.
+
+Used by the README's first command and the tests.  The clip is generated, never shipped: the
+datasets' licences do not allow redistribution.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from emotion_agent.datasets import load_fer, load_ravdess
+from emotion_agent.labels import LABEL_INDEX
+
+DEFAULT_CLIP = "Actor_17/03-01-05-02-01-01-17.flac"
+"""Actor 17 (held out from voice training), angry, strong intensity, 'Kids are talking by the door'."""
+
+
+def face_frame(face: np.ndarray | None, size: tuple[int, int] = (320, 240), face_px: int = 144) -> np.ndarray:
+    """BGR frame (h, w, 3): a gray backdrop with ``face`` (gray uint8) upscaled in the middle."""
+    import cv2
+
+    width, height = size
+    frame = np.full((height, width, 3), 90, dtype=np.uint8)
+    if face is not None:
+        big = cv2.resize(face, (face_px, face_px), interpolation=cv2.INTER_CUBIC)
+        y, x = (height - face_px) // 2, (width - face_px) // 2
+        frame[y : y + face_px, x : x + face_px] = big[..., None]
+    return frame
+
+
+def pick_face(data_dir: Path, label: str, index: int = 0) -> np.ndarray:
+    """A FER-2013 PublicTest face (48×48 gray) with the given label."""
+    images, labels = load_fer(data_dir / "fer2013" / "fer2013_train_publictest.npz", "PublicTest")
+    idx = np.flatnonzero(labels == LABEL_INDEX[label])
+    return images[idx[index % len(idx)]]
+
+
+def write_clip(out: Path, audio: np.ndarray, frame: np.ndarray | None, fps: int = 15,
+               pad_s: float = 0.5, sample_rate: int = 16_000) -> Path:
+    """Write an mp4 (MPEG-4 video + AAC audio) or, without a frame, a wav."""
+    import av
+
+    from perception.audio import float_to_int16
+
+    pad = np.zeros(int(pad_s * sample_rate), dtype=np.float32)
+    audio = np.concatenate([pad, audio.astype(np.float32), pad])
+    seconds = len(audio) / sample_rate
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(out), "w") as container:
+        video = None
+        if frame is not None:
+            video = container.add_stream("mpeg4", rate=fps)
+            video.width, video.height, video.pix_fmt = frame.shape[1], frame.shape[0], "yuv420p"
+        sound = container.add_stream("aac" if out.suffix == ".mp4" else "pcm_s16le", rate=sample_rate)
+        sound.layout = "mono"
+        if video is not None and frame is not None:
+            for i in range(int(seconds * fps)):
+                vf = av.VideoFrame.from_ndarray(frame, format="bgr24")
+                vf.pts, vf.time_base = i, Fraction(1, fps)
+                for packet in video.encode(vf):
+                    container.mux(packet)
+            for packet in video.encode():
+                container.mux(packet)
+        pcm = float_to_int16(audio)
+        for i in range(0, len(pcm), 1024):
+            af = av.AudioFrame.from_ndarray(pcm[None, i : i + 1024], format="s16", layout="mono")
+            af.sample_rate, af.pts = sample_rate, i
+            for packet in sound.encode(af):
+                container.mux(packet)
+        for packet in sound.encode():
+            container.mux(packet)
+    return out
+
+
+def make_sample(out: Path, data_dir: Path, clip: str = DEFAULT_CLIP, with_face: bool = True) -> Path:
+    """A demo clip: RAVDESS ``clip`` (relative to the RAVDESS folder) + a face with the same label."""
+    from perception.audio import read_audio
+
+    ravdess = data_dir / "ravdess_speech_16k"
+    match = [c for c in load_ravdess(ravdess) if str(c.path).endswith(clip)]
+    if not match:
+        raise FileNotFoundError(f"{clip} not found under {ravdess}")
+    audio = read_audio(match[0].path)
+    frame = face_frame(pick_face(data_dir, match[0].label)) if with_face else None
+    return write_clip(out, audio, frame)
