@@ -452,7 +452,9 @@ class Session:
                     self.stage_times.add(f"{prefix}_to_provisional_emotion", (time.perf_counter() - t0) * 1000)
             try:
                 transcript = await asr
-                self.stage_times.add("asr", (time.perf_counter() - asr_started) * 1000)
+                asr_s = time.perf_counter() - asr_started
+                self.stage_times.add("asr", asr_s * 1000)
+                self.stage_times.add("asr_rtf", asr_s / max(u.duration, 1e-3))  # unitless, not ms
                 text = transcript.text
                 self._emit(transcript_msg(transcript))
             except Exception as exc:
