@@ -1,0 +1,130 @@
+"""The page in real headless Chromium: fake camera/microphone from files, WebRTC to the app under uvicorn.
+
+Chromium's camera is a y4m of a FER-2013 face upscaled on a backdrop and its microphone a RAVDESS clip
+resampled to 48 kHz (synthetic stand-ins when the datasets are absent).  The test reads
+``window.__events`` (every event the page received) and asserts that a final transcript, face and voice
+expert scores, a fused emotion and a reply all arrived over the data channel.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fakes import FakeAgent
+from web.app import create_app
+from web.config import WebSettings
+from web.testing import (
+    chromium,
+    chromium_missing,
+    make_fake_devices,
+    missing_live_events,
+    serve,
+    wait_for_events,
+)
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def devices(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> dict[str, Any]:
+    reason = chromium_missing()
+    if reason:
+        pytest.skip(f"no headless browser: {reason}")
+    return make_fake_devices(tmp_path_factory.mktemp("fake-devices"), data_dir if data_dir.exists() else None)
+
+
+@pytest.fixture
+def driver(devices: dict[str, Any]) -> Iterator[Any]:
+    d = chromium(devices["video"], devices["audio"])
+    try:
+        yield d
+    finally:
+        d.quit()
+
+
+def run_live_page(driver: Any, url: str, within: float) -> list[dict[str, Any]]:
+    driver.get(url + "/")
+    driver.find_element("id", "start").click()
+    events = wait_for_events(driver, lambda ev: not missing_live_events(ev), within)
+    missing = missing_live_events(events)
+    banners = [b.text for b in driver.find_elements("css selector", ".banner")]
+    assert not missing, f"missing {missing}; got {[e['type'] for e in events]}; banners {banners}"
+    return events
+
+
+def test_live_session_in_chromium_with_fake_agent(driver: Any) -> None:
+    agent = FakeAgent()
+    app = create_app(lambda _s: agent, web_settings=WebSettings())
+    with serve(app) as url:
+        events = run_live_page(driver, url, within=45)
+        assert driver.find_element("id", "status").text == "live"
+        assert driver.find_element("id", "fused-label").text.lower() == "happy"
+        assert driver.find_elements("css selector", "#finals li")
+        assert "I hear you" in driver.find_element("id", "chat-log").text
+        # Typed chat goes over the same data channel.
+        driver.find_element("id", "chat-input").send_keys("I feel sad now")
+        driver.find_element("css selector", "#chat-form button").click()
+        wait_for_events(driver, lambda ev: any(e["type"] == "reply" and "sad" in e["text"] for e in ev), 15)
+        assert agent.sessions[0].texts == ["I feel sad now"]
+        assert {e["modality"] for e in events if e["type"] == "expert_scores"} >= {"face", "voice"}
+        driver.find_element("id", "stop").click()
+        deadline = time.monotonic() + 10
+        while app.state.web.registry.entries and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not app.state.web.registry.entries, "server kept the peer after the page stopped"
+
+
+def test_denied_camera_still_chats(devices: dict[str, Any]) -> None:
+    # ``=deny`` makes Chromium's fake permission UI refuse camera and microphone.
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    from web.testing import CHROMEDRIVER, CHROMIUM
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream=deny"):
+        opts.add_argument(flag)
+    d = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    agent = FakeAgent()
+    try:
+        with serve(create_app(lambda _s: agent, web_settings=WebSettings())) as url:
+            d.get(url + "/")
+            d.find_element("id", "start").click()
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and d.find_element("id", "status").text != "live (text only)":
+                time.sleep(0.2)
+            banners = " ".join(b.text for b in d.find_elements("css selector", ".banner"))
+            assert "permission was denied" in banners
+            assert d.find_element("id", "status").text == "live (text only)"
+            d.find_element("id", "chat-input").send_keys("hello")
+            d.find_element("css selector", "#chat-form button").click()
+            events = wait_for_events(d, lambda ev: any(e["type"] == "reply" for e in ev), 15)
+            assert any(e["type"] == "reply" for e in events)
+    finally:
+        d.quit()
+
+
+@pytest.mark.slow
+def test_live_session_in_chromium_with_real_agent(driver: Any) -> None:
+    """The same page against ``agent.EmotionAwareAgent`` with the trained weights (slow: loads models)."""
+    from agent import EmotionAwareAgent
+
+    agent = EmotionAwareAgent(max_sessions=2)
+    try:
+        agent.warm_up()
+    except Exception as exc:
+        pytest.skip(f"real agent not ready here: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+    app = create_app(lambda _s: agent, web_settings=WebSettings())
+    with serve(app, timeout_s=120) as url:
+        events = run_live_page(driver, url, within=120)
+    face = [e for e in events if e["type"] == "expert_scores" and e["modality"] == "face"]
+    assert face and all(set(e["probs"]) == {"neutral", "happy", "sad", "angry", "fearful", "disgusted",
+                                            "surprised"} for e in face)

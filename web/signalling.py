@@ -1,0 +1,154 @@
+"""WebRTC signalling: one complete SDP offer in, one answer out (no trickle ICE), as aiortc's server example.
+
+One ``RTCPeerConnection`` and one session per offer.  The browser's audio/video tracks go to
+``perception.live`` consumers; the data channel it opens with label "events" carries the session's
+events to it and its chat messages to the session.
+
+An offer with a data channel but no audio/video is accepted: a text-only session over the data
+channel (the page uses this when camera and microphone are denied).  An offer with neither is 400.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc.sdp import SessionDescription
+
+from emotion_agent.settings import Settings
+from perception.live import LiveMedia
+from web.config import WebSettings
+from web.contract import AgentLike
+from web.schemas import AnswerOut, OfferIn
+from web.sessions import SessionEntry, SessionRegistry
+
+log = logging.getLogger(__name__)
+
+EVENTS_LABEL = "events"
+
+
+class BadOffer(ValueError):
+    """The SDP offer cannot be used (malformed, or nothing to receive)."""
+
+
+def check_offer_sdp(sdp: str) -> list[str]:
+    """Parse ``sdp``; return its media kinds (e.g. ["audio", "video", "application"]).
+
+    Raises ``BadOffer`` with a one-line reason.
+    """
+    if not sdp.lstrip().startswith("v=0"):
+        raise BadOffer("malformed SDP offer: it must start with 'v=0'")
+    try:
+        parsed = SessionDescription.parse(sdp)
+    except Exception as exc:  # the parser raises assorted errors on garbage
+        raise BadOffer(f"malformed SDP offer: {_first_line(exc)}") from None
+    kinds = [m.kind for m in parsed.media]
+    if not kinds:
+        raise BadOffer("SDP offer has no audio, video or data channel (no m= lines)")
+    return kinds
+
+
+def ice_configuration(web: WebSettings) -> RTCConfiguration:
+    # An explicit empty list: aiortc's default (None) means Google's STUN server, unreachable here.
+    return RTCConfiguration(iceServers=[RTCIceServer(urls=url) for url in web.ice_servers])
+
+
+class Signalling:
+    """Makes peer sessions and keeps them in ``registry``; watches them for failure and silence."""
+
+    def __init__(self, agent: AgentLike, registry: SessionRegistry, settings: Settings, web: WebSettings) -> None:
+        self.agent = agent
+        self.registry = registry
+        self.settings = settings
+        self.web = web
+        self._background: set[asyncio.Task[Any]] = set()
+
+    def spawn_close(self, entry: SessionEntry, reason: str) -> None:
+        """Close ``entry`` from a callback without closing it from inside one of its own tasks."""
+        if entry.closing:
+            return
+        task = asyncio.create_task(entry.close(reason), name=f"web-close-{entry.id}")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def answer(self, offer: OfferIn) -> AnswerOut:
+        """Set up a peer + session for ``offer`` and return the answer (ICE gathering complete).
+
+        Raises ``BadOffer`` (→ 400), ``SessionLimitReached`` / ``RuntimeError`` from the agent (→ 503).
+        """
+        kinds = check_offer_sdp(offer.sdp)
+        self.registry.reserve()
+        try:
+            session = self.agent.new_session(offer.profile)
+        except BaseException:
+            self.registry.release()
+            raise
+        pc = RTCPeerConnection(ice_configuration(self.web))
+        media = LiveMedia(session, self.settings.video_fps, name=f"live-{session.id}")
+        entry = SessionEntry(session, "webrtc", self.web.event_backlog, pc=pc, media=media)
+        self.registry.add(entry)
+        self._wire(entry, pc, media)
+        try:
+            await session.start()
+            entry.start_pump()
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=offer.sdp, type=offer.type))
+            answer = await pc.createAnswer()
+            await pc.setLocalDescription(answer)
+        except Exception as exc:
+            await entry.close("bad offer")
+            raise BadOffer(f"cannot answer this offer: {_first_line(exc)}") from None
+        watchdog = asyncio.create_task(self._watch(entry, pc, media), name=f"web-watchdog-{entry.id}")
+        entry._tasks.add(watchdog)
+        watchdog.add_done_callback(entry._tasks.discard)
+        log.info("session %s: peer for %s", entry.id, "+".join(kinds))
+        local = pc.localDescription
+        return AnswerOut(sdp=local.sdp, type="answer", session_id=entry.id)
+
+    def _wire(self, entry: SessionEntry, pc: RTCPeerConnection, media: LiveMedia) -> None:
+        @pc.on("datachannel")
+        def on_datachannel(channel: Any) -> None:
+            if channel.label == EVENTS_LABEL:
+                entry.attach_channel(channel)
+            else:
+                log.info("session %s: ignoring data channel %r", entry.id, channel.label)
+
+        @pc.on("track")
+        def on_track(track: Any) -> None:
+            media.add_track(track)
+
+        @pc.on("connectionstatechange")
+        def on_state() -> None:
+            state = pc.connectionState
+            log.info("session %s: connection %s", entry.id, state)
+            if state in ("failed", "closed"):
+                self.spawn_close(entry, f"connection {state}")
+
+    async def _watch(self, entry: SessionEntry, pc: RTCPeerConnection, media: LiveMedia) -> None:
+        """Close the peer when it never connects within ``connect_timeout_s``, or when its media stops
+        for ``media_timeout_s`` (the client vanished without closing)."""
+        timeout = self.web.media_timeout_s
+        started = asyncio.get_running_loop().time()
+        while not entry.closing:
+            await asyncio.sleep(min(1.0, timeout / 4, self.web.connect_timeout_s / 4))
+            waited = asyncio.get_running_loop().time() - started
+            if pc.connectionState != "connected" and waited > self.web.connect_timeout_s \
+                    and media.idle_for() is None:
+                self.spawn_close(entry, f"not connected after {waited:.0f} s ({pc.connectionState})")
+                return
+            idle = media.idle_for()
+            if idle is not None and idle > timeout:
+                self.spawn_close(entry, f"no media for {idle:.1f} s (client gone)")
+                return
+
+    async def aclose(self) -> None:
+        for task in list(self._background):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__)[:200]
