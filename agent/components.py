@@ -44,7 +44,7 @@ class Components:
                 if value is None:
                     value = make()
                     setattr(self, attr, value)
-        return value  # type: ignore[no-any-return]
+        return value
 
     def get_transcriber(self) -> Transcriber:
         def make() -> Transcriber:
@@ -82,7 +82,7 @@ class Components:
         def make() -> SafetyPolicy:
             from responders.safety import SafetyPolicy
 
-            return SafetyPolicy()
+            return SafetyPolicy.from_settings(self.settings)
 
         return self._once("safety", make)
 

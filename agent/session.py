@@ -128,7 +128,9 @@ class Session:
         self._last_frame_ts = -1e9
         self._last_face_msg = 0.0
         self._last_metrics = 0.0
-        self._replies = ReplyStreamer(components, executor, self.stage_times, self._emit)
+        self._replies = ReplyStreamer(components, executor, self.stage_times, self._emit,
+                                      first_text_timeout_s=self.settings.reply_first_text_timeout_s,
+                                      total_timeout_s=self.settings.reply_total_timeout_s)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -161,7 +163,7 @@ class Session:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
-        self._emit(SummaryMsg(**self.summary()))  # type: ignore[arg-type]
+        self._emit(SummaryMsg(**self.summary()))
         for q in self._subscribers:
             q.put_nowait(None)
 
@@ -182,8 +184,8 @@ class Session:
         """Wire events as JSON-ready dicts.  The first subscriber also gets what was sent before it."""
         q: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
         if not self._subscribers:
-            for item in self._backlog:
-                q.put_nowait(item)
+            for backlog_item in self._backlog:
+                q.put_nowait(backlog_item)
             self._backlog.clear()
         self._subscribers.append(q)
         if self._closed:
@@ -254,6 +256,11 @@ class Session:
                 return
         if not isinstance(text, str):
             self._error("send_text", f"text must be a string, got {type(text).__name__}")
+            return
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates: undecodable bytes smuggled in a str
+            self._error("send_text", "text is not valid UTF-8; nothing was sent")
             return
         text = text.replace("\x00", "").strip()
         if not text:

@@ -5,6 +5,7 @@ Reports are plain dicts (JSON-ready): accuracy, macro-F1, per-class F1, confusio
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,7 @@ def expected_calibration_error(probs: np.ndarray, y_true: np.ndarray, bins: int 
     correct = (probs.argmax(axis=1) == np.asarray(y_true)).astype(np.float64)
     edges = np.linspace(0.0, 1.0, bins + 1)
     ece = 0.0
-    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+    for lo, hi in itertools.pairwise(edges):
         in_bin = (conf > lo) & (conf <= hi)
         if in_bin.any():
             ece += in_bin.mean() * abs(conf[in_bin].mean() - correct[in_bin].mean())
@@ -61,7 +62,7 @@ def classification_report(probs: np.ndarray, y_true: np.ndarray) -> dict[str, An
     cm = confusion(y_true, y_pred)
     f1 = per_class_f1(cm)
     return {
-        "n": int(len(y_true)),
+        "n": len(y_true),
         "accuracy": float((y_pred == y_true).mean()) if len(y_true) else 0.0,
         "macro_f1": macro_f1(y_true, y_pred),
         "per_class_f1": {name: round(float(v), 4) for name, v in zip(LABELS, f1, strict=True)},

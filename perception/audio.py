@@ -136,5 +136,5 @@ class StreamingResampler:
                                            layout="mono" if channels == 1 else "stereo" if channels == 2
                                            else f"{channels}c")
         frame.sample_rate = sample_rate
-        out = [f.to_ndarray().reshape(-1) for f in self._resampler.resample(frame)]  # type: ignore[attr-defined]
+        out = [f.to_ndarray().reshape(-1) for f in self._resampler.resample(frame)]  # type: ignore[union-attr]
         return np.concatenate(out).astype(np.float32) if out else np.zeros(0, dtype=np.float32)

@@ -30,10 +30,8 @@ def av_frame_to_array(frame: av.AudioFrame) -> tuple[np.ndarray, int]:
     """An AudioFrame (any layout/format) → (float or int16 array of shape (n, channels), rate in Hz)."""
     arr = frame.to_ndarray()
     channels = len(frame.layout.channels)
-    if frame.format.is_planar:
-        arr = arr.T  # (channels, n) → (n, channels)
-    else:
-        arr = arr.reshape(-1, channels)  # packed: (1, n*channels)
+    # planar: (channels, n) → (n, channels); packed: (1, n*channels) → (n, channels)
+    arr = arr.T if frame.format.is_planar else arr.reshape(-1, channels)
     if arr.dtype == np.int32:
         arr = (arr.astype(np.float32) / 2**31).astype(np.float32)
     elif arr.dtype == np.float64:

@@ -51,7 +51,8 @@ class MeanFuser:
         probs = np.mean([s.probs for s in present.values()], axis=0)
         v, a = valence_arousal(probs)
         weights = {m: (1 / len(present) if m in present else 0.0) for m in ("face", "voice", "text")}
-        return EmotionEstimate(LABELS[int(probs.argmax())], probs, float(probs.max()), weights, dict(scores),
+        return EmotionEstimate(LABELS[int(probs.argmax())], probs, float(probs.max()), weights,
+                               {str(m): s for m, s in scores.items()},
                                "mean of experts", bool(probs.max() < 0.3), v, a, self.name)
 
 
@@ -109,7 +110,7 @@ def fake_components(settings: Settings | None = None, responder: Any = None, **e
     return Components(
         settings=settings,
         transcriber=FakeTranscriber(),
-        experts={m: FakeExpert(m, labels[m]) for m in ("face", "voice", "text")},  # type: ignore[misc]
+        experts={m: FakeExpert(m, labels[m]) for m in ("face", "voice", "text")},
         fuser=MeanFuser(),
         responder=responder or EchoResponder(),
         safety=FakeSafety(),  # type: ignore[arg-type]

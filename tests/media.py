@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -18,7 +19,8 @@ def write_media(path: Path, audio: np.ndarray | None, sample_rate: int = 16_000,
     """Write audio (float32 mono) and/or a still video ``frame`` (BGR) to ``path`` (.mp4/.webm/.wav/...)."""
     duration = seconds if seconds is not None else (len(audio) / sample_rate if audio is not None else 1.0)
     with av.open(str(path), "w") as out:
-        vstream = astream = None
+        vstream: Any = None
+        astream: Any = None
         if frame is not None:
             codec = "libvpx" if path.suffix == ".webm" else "mpeg4"
             vstream = out.add_stream(codec, rate=fps)

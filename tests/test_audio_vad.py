@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import SR, silence, speechlike
 
 from emotion_agent.events import SpeechEnded, SpeechStarted
 from perception.audio import (
@@ -15,6 +14,7 @@ from perception.audio import (
     to_model_input,
 )
 from perception.vad import VadConfig, VadSegmenter, energy_classifier, segment
+from tests.conftest import SR, silence, speechlike
 
 
 def test_resample_48k_to_16k_keeps_a_tone() -> None:

@@ -5,7 +5,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emotion_agent.datasets import DatasetError, fix_mojibake, load_fer, load_goemotions, load_meld, load_ravdess
+from emotion_agent.datasets import (
+    DatasetError,
+    fix_mojibake,
+    load_fer,
+    load_goemotions,
+    load_meld,
+    load_ravdess,
+)
 from emotion_agent.labels import LABEL_INDEX
 
 
@@ -53,7 +60,7 @@ def test_meld_and_mojibake(data_dir: Path) -> None:
     path = data_dir / "meld" / "dev_sent_emo.csv"
     if not path.exists():
         pytest.skip(f"MELD not found at {path}")
-    texts, labels = load_meld(path)
+    texts, _labels = load_meld(path)
     assert len(texts) == 1109
     assert not any("â€™" in t for t in texts)
     assert fix_mojibake("heâ€™s") == "he’s"

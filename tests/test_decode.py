@@ -1,14 +1,15 @@
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import silence, speechlike
-from media import face_frame, write_media
 
 from perception.audio import read_audio
 from perception.decode import MediaDecodeError, decode_media
+from tests.conftest import silence, speechlike
+from tests.media import face_frame, write_media
 
 
 @pytest.mark.parametrize("suffix", [".wav", ".flac", ".mp3", ".mp4", ".webm"])
@@ -29,7 +30,7 @@ def test_decode_video_samples_frames(tmp_path: Path) -> None:
     assert 7 <= len(media.frames) <= 9
     assert media.frames[0].image.shape == (240, 320, 3)
     stamps = [f.timestamp for f in media.frames]
-    assert all(b - a >= 0.2 for a, b in zip(stamps, stamps[1:], strict=False))
+    assert all(b - a >= 0.2 for a, b in itertools.pairwise(stamps))
 
 
 def test_video_without_audio(tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -75,7 +76,7 @@ def test_goemotions_missing_ekman_class_rejected() -> None:
         GoEmotionsMapper(["pride"], {"joy": ["admiration"]})
 
 
-def test_goemotions_real_mapping_file(goemotions_dir) -> None:  # type: ignore[no-untyped-def]
+def test_goemotions_real_mapping_file(goemotions_dir: Path) -> None:
     mapper = GoEmotionsMapper.from_dir(goemotions_dir)
     assert len(mapper.fine_names) == 28
     mapping = json.loads((goemotions_dir / "ekman_mapping.json").read_text())

@@ -4,10 +4,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tiny_models import make_tiny_whisper
 
 from emotion_agent.models import ModelNotFoundError, locate
 from perception.transcribe import WhisperTranscriber, encode_audio, load_whisper
+from tests.tiny_models import make_tiny_whisper
 
 
 def test_locate_local_package_and_missing(tmp_path: Path) -> None:
@@ -37,7 +37,7 @@ def test_tiny_whisper_through_the_real_loader(tmp_path: Path) -> None:
 
 
 def test_whisper_loader_errors(tmp_path: Path) -> None:
-    with pytest.raises(ModelNotFoundError, match="no model.bin"):
+    with pytest.raises(ModelNotFoundError, match=r"no model\.bin"):
         load_whisper(str(tmp_path))
     (tmp_path / "model.bin").write_bytes(b"corrupt")
     with pytest.raises(ModelNotFoundError, match="could not load"):

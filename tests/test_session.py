@@ -5,14 +5,14 @@ from typing import Any
 
 import numpy as np
 import pytest
-from agent_fakes import EchoResponder, fake_components
-from conftest import silence, speechlike
 
 from agent.facade import EmotionAwareAgent, SessionLimitError
 from agent.session import Session
+from tests.agent_fakes import EchoResponder, fake_components
+from tests.conftest import silence, speechlike
 
 
-async def collect(session: Session, until: str, count: int = 1, timeout: float = 10.0) -> list[dict[str, Any]]:
+async def collect(session: Session, until: str, count: int = 1, wait_s: float = 10.0) -> list[dict[str, Any]]:
     """Events until ``count`` events of type ``until`` were seen."""
     seen: list[dict[str, Any]] = []
 
@@ -25,7 +25,7 @@ async def collect(session: Session, until: str, count: int = 1, timeout: float =
                 if n >= count:
                     return
 
-    await asyncio.wait_for(run(), timeout)
+    await asyncio.wait_for(run(), wait_s)
     return seen
 
 
