@@ -29,7 +29,7 @@ class InvalidFrameError(ValueError):
 class DetectorOptions:
     min_size: int | None = None
     """Smallest face side in pixels; ``None`` → ``settings.face_min_size``."""
-    scale_factor: float = 1.1
+    scale_factor: float = 1.05
     """Image pyramid step of the cascade (smaller is slower and finds more)."""
     min_neighbors: int = 5
     """Overlapping raw hits a detection needs (higher → fewer false faces)."""
