@@ -305,12 +305,11 @@ def eval_data(data: Path, model: str | None = None) -> tuple[np.ndarray, np.ndar
     settings = get_settings()
     whisper = load_whisper(settings.asr_model, settings.asr_compute_type, settings.asr_threads)
     expert = VoiceExpert.load(model, whisper=whisper)
-    # Same clip list as training, so the cached states of the training run are reused.
-    clips = load_ravdess(ravdess_folder(data), actors=range(1, 21))
+    # Only the held-out actors are encoded (240 clips, ~2 min on one core; cached afterwards).
+    clips = load_ravdess(ravdess_folder(data), actors=sorted(TEST_ACTORS))
     states = whisper_states(whisper, clips, settings.asr_model)
-    test = [i for i, c in enumerate(clips) if c.actor in TEST_ACTORS]
-    logits, _ = expert.logits_from_states([states[i] for i in test])
-    return _softmax(logits.astype(np.float64)), labels_of([clips[i] for i in test])
+    logits, _ = expert.logits_from_states(states)
+    return _softmax(logits.astype(np.float64)), labels_of(clips)
 
 
 CARD_COMMAND = "emotion-agent train voice --compare"
