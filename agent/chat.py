@@ -36,16 +36,19 @@ async def _chat(settings: Settings, profile: str, show_json: bool, stdin: TextIO
         while True:
             if interactive:
                 print("you> ", end="", file=stdout, flush=True)
-            line = await asyncio.to_thread(stdin.readline)
-            if not line:
+            # Bytes when stdin has them: a non-UTF-8 line then gets the session's clear error event
+            # instead of a UnicodeDecodeError in readline (strict locales) ending the chat.
+            raw: str | bytes = await asyncio.to_thread(_readline, stdin)
+            if not raw:
                 break
-            line = line.rstrip("\n")
+            raw = raw.rstrip(b"\r\n") if isinstance(raw, bytes) else raw.rstrip("\r\n")
+            line = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
             if line.strip() in ("/quit", "/exit"):
                 break
             if line.startswith("/file "):
                 await _send_file(session, Path(line[6:].strip()))
             else:
-                await session.send_text(line)
+                await session.send_text(raw)
             await session.flush()
             await _drain(session)
     finally:
@@ -53,6 +56,11 @@ async def _chat(settings: Settings, profile: str, show_json: bool, stdin: TextIO
         await printer
         await agent.aclose()
     return 0
+
+
+def _readline(stdin: TextIO) -> str | bytes:
+    buffer = getattr(stdin, "buffer", None)
+    return buffer.readline() if buffer is not None else stdin.readline()
 
 
 async def _drain(session: Session, settle_s: float = 0.05) -> None:

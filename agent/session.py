@@ -498,7 +498,9 @@ class Session:
 
     async def _reply(self, text: str, estimate: EmotionEstimate | None, turn_no: int, t0: float,
                      prefix: str) -> str:
-        verdict = self.components.get_safety().check_user(text, level=self.profile.safety_level)
+        # In the executor: the first call loads the safety screen's sentence encoder, and each check
+        # embeds the text (≈ 10 ms), neither of which belongs on the event loop.
+        verdict = await self.executor.run(self._check_user, text)
         if verdict.flagged:
             self.escalations += 1
             self._emit(self._replies.escalation(verdict, "user"))
@@ -513,6 +515,9 @@ class Session:
             list(self.history), estimate, self.mood, self.profile, turn_no, t0, prefix,
             on_escalation=self._count_escalation,
         )
+
+    def _check_user(self, text: str) -> Any:
+        return self.components.get_safety().check_user(text, level=self.profile.safety_level)
 
     def _count_escalation(self) -> None:
         self.escalations += 1

@@ -47,6 +47,8 @@ def _settings(args: argparse.Namespace) -> Any:
         updates["fusion"] = args.fusion
     if getattr(args, "rms_gate", None) is not None:
         updates["rms_gate"] = args.rms_gate
+    if getattr(args, "responder", None):
+        updates["responder"] = args.responder
     return get_settings().model_copy(update=updates)
 
 
@@ -186,6 +188,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", default="default", choices=("default", "customer_service", "mental_health"))
     p.add_argument("--fusion", choices=FUSERS, default=None)
     p.add_argument("--json", action="store_true", help="print each event as JSON")
+    p.add_argument("--responder", choices=("llm", "template", "dialogpt", "t5"), default=None,
+                   help="reply model (default: settings, i.e. llm)")
 
     p = subs.add_parser("serve", help="web app with the browser page")
     p.add_argument("--host", default="127.0.0.1")

