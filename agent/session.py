@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import time
 import uuid
 from collections import deque
@@ -422,6 +423,36 @@ class Session:
         self.stage_times.add(modality, (time.perf_counter() - started) * 1000)
         return scores
 
+    def _shares_encoder(self, transcriber: Any) -> bool:
+        """One Whisper encoder pass for ASR and the voice expert, when both sides support it."""
+        if not self.settings.share_whisper_encoder:
+            return False
+        try:
+            voice = self.components.get_expert("voice")
+            accepts = "on_encoded" in inspect.signature(transcriber.transcribe).parameters
+        except Exception:
+            return False
+        return accepts and hasattr(voice, "predict_states")
+
+    async def _voice_from_asr(self, window: np.ndarray, states: asyncio.Future[np.ndarray],
+                              asr: asyncio.Future[Any]) -> ExpertScores | None:
+        """Voice scores from the encoder states the ASR pass hands over; its own pass if none come."""
+        started = time.perf_counter()
+        await asyncio.wait({states, asr}, return_when=asyncio.FIRST_COMPLETED)
+        if not states.done():
+            return await self._expert("voice", window)
+        try:
+            from fusion.experts.voice_features import input_quality
+
+            expert: Any = self.components.get_expert("voice")
+            scores: ExpertScores = await self.executor.run(
+                expert.predict_states, states.result(), input_quality(window), started)
+        except Exception as exc:
+            self._error("voice_expert", exc)
+            return None
+        self.stage_times.add("voice", (time.perf_counter() - started) * 1000)
+        return scores
+
     async def _fuse(self, scores: dict[Modality, ExpertScores | None]) -> EmotionEstimate | None:
         if not any(v is not None for v in scores.values()):
             return None
@@ -447,8 +478,24 @@ class Session:
             windows, _ = present_windows(_inputs(u.audio, None, faces), self.settings.rms_gate)
             transcriber = self.components.get_transcriber()
             asr_started = time.perf_counter()
-            asr = asyncio.ensure_future(self.executor.run(transcriber.transcribe, u.audio, start=u.start))
-            side = {m: asyncio.ensure_future(self._expert(m, windows[m])) for m in ("voice", "face") if m in windows}
+            shared = "voice" in windows and self._shares_encoder(transcriber)
+            loop = asyncio.get_running_loop()
+            states: asyncio.Future[np.ndarray] = loop.create_future()
+
+            def on_encoded(value: np.ndarray) -> None:  # runs in the ASR worker thread
+                loop.call_soon_threadsafe(lambda: None if states.done() else states.set_result(value))
+
+            asr_kwargs: dict[str, Any] = {"start": u.start}
+            if shared:
+                asr_kwargs["on_encoded"] = on_encoded
+            asr = asyncio.ensure_future(self.executor.run(transcriber.transcribe, u.audio, **asr_kwargs))
+            side: dict[Modality, asyncio.Future[ExpertScores | None]] = {}
+            if "face" in windows:
+                side["face"] = asyncio.ensure_future(self._expert("face", windows["face"]))
+            if "voice" in windows:
+                side["voice"] = asyncio.ensure_future(
+                    self._voice_from_asr(windows["voice"], states, asr) if shared
+                    else self._expert("voice", windows["voice"]))
             for m, fut in side.items():
                 scores[m] = await fut
             if not asr.done() and job.partial and any(scores.values()):

@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     video_fps: float = 4.0
     face_min_size: int = 48
     torch_threads: int = 1
+    share_whisper_encoder: bool = Field(
+        True, description="Live sessions: the voice expert reuses the ASR pass's Whisper encoder states.")
 
     # Replies and safety (see responders/).
     responder: ResponderName = Field(

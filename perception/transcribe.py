@@ -6,16 +6,21 @@ the voice expert, which reads the encoder's hidden states (``encode_audio``).
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import threading
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from emotion_agent.events import Transcript
 from emotion_agent.models import ModelNotFoundError, locate
 from perception.audio import SAMPLE_RATE, check_model_input
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
@@ -61,12 +66,17 @@ class WhisperTranscriber:
              beam_size: int = 1) -> WhisperTranscriber:
         return cls(load_whisper(spec, compute_type, threads), beam_size=beam_size)
 
-    def transcribe(self, audio: np.ndarray, *, start: float = 0.0, is_final: bool = True) -> Transcript:
+    def transcribe(self, audio: np.ndarray, *, start: float = 0.0, is_final: bool = True,
+                   on_encoded: Callable[[np.ndarray], None] | None = None) -> Transcript:
+        """Transcribe one utterance.  ``on_encoded``, if given, receives the encoder states of the
+        utterance's first 30 s window (float32 ``(n_frames, d_model)``, as ``encode_audio`` returns
+        them) as soon as the encoder has run and before decoding starts, so the voice expert can use
+        the same encoder pass instead of running its own."""
         audio = check_model_input(audio)
         end = start + len(audio) / SAMPLE_RATE
         if audio.size < SAMPLE_RATE // 10:
             return Transcript("", is_final, start, end)
-        with self._lock:
+        with self._lock, _sharing_encoder(self.model, len(audio), on_encoded):
             segments, info = self.model.transcribe(
                 audio,
                 language=self.language,
@@ -81,6 +91,41 @@ class WhisperTranscriber:
             # The generator does the decoding: consume it here, inside the worker thread.
             text = " ".join(seg.text.strip() for seg in segments).strip()
         return Transcript(text, is_final, start, end, language=info.language or "en")
+
+
+@contextlib.contextmanager
+def _sharing_encoder(model: WhisperModel, n_samples: int,
+                     on_encoded: Callable[[np.ndarray], None] | None) -> Iterator[None]:
+    """While active, the model's first encoder call also hands its states to ``on_encoded``.
+
+    faster-whisper calls ``self.encode(segment)`` once per 30 s window (padded to 3000 mel frames,
+    as ``encode_audio`` pads); the instance attribute shadows the method and is removed afterwards.
+    Callers hold the transcriber's lock, so no other thread sees the wrapper.
+    """
+    if on_encoded is None:
+        yield
+        return
+    original = model.encode
+    done = False
+
+    def encode(features: np.ndarray) -> Any:
+        nonlocal done
+        out = original(features)
+        if not done:
+            done = True
+            states = np.asarray(out).astype(np.float32)[0]
+            n = max(1, min(states.shape[0], int(np.ceil(n_samples / SAMPLE_RATE * ENCODER_FRAMES_PER_SECOND))))
+            try:
+                on_encoded(states[:n])
+            except Exception:  # a failing consumer must not break transcription
+                logger.exception("on_encoded callback failed")
+        return out
+
+    model.encode = encode
+    try:
+        yield
+    finally:
+        del model.encode
 
 
 def encode_audio(model: WhisperModel, audio: np.ndarray) -> np.ndarray:

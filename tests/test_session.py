@@ -190,3 +190,69 @@ async def test_mental_health_profile_asks_checkin_and_reports_trend() -> None:
     summary = session.summary()
     assert summary["turns"] == 3 and summary["profile"] == "mental_health"
     await agent.aclose()
+
+
+class SharingTranscriber:
+    """Hands 'encoder states' to ``on_encoded`` before it returns, like WhisperTranscriber."""
+
+    def __init__(self) -> None:
+        self.shared = 0
+
+    def transcribe(self, audio: np.ndarray, *, start: float = 0.0, is_final: bool = True,
+                   on_encoded: Any = None) -> Any:
+        from emotion_agent.events import Transcript
+
+        if on_encoded is not None:
+            self.shared += 1
+            on_encoded(np.ones((10, 4), dtype=np.float32))
+        return Transcript("hello there", is_final, start, start + len(audio) / 16_000)
+
+
+class StatesVoiceExpert:
+    """Counts which path it was asked through: its own encoder pass or the shared states."""
+
+    modality = "voice"
+    embedding_dim = 4
+
+    def __init__(self) -> None:
+        self.own_passes = 0
+        self.from_states = 0
+
+    def predict(self, window: Any) -> Any:
+        self.own_passes += 1
+        return self.predict_states(np.ones((10, 4), dtype=np.float32))
+
+    def predict_states(self, states: np.ndarray, quality: float = 1.0, started: float | None = None) -> Any:
+        from emotion_agent.labels import LABEL_INDEX
+        from fusion.experts.base import make_scores
+
+        self.from_states += 1
+        logits = np.zeros(7, dtype=np.float32)
+        logits[LABEL_INDEX["sad"]] = 3.0
+        return make_scores("voice", logits, np.zeros(4), started or 0.0)
+
+
+async def speak(session: Session) -> list[dict[str, Any]]:
+    audio = np.concatenate([silence(0.5), speechlike(1.2), silence(1.0)])
+    for i in range(0, len(audio), 320):
+        await session.push_audio(audio[i : i + 320], 16_000)
+    return await collect(session, "reply")
+
+
+@pytest.mark.parametrize("share", [True, False])
+async def test_voice_expert_reuses_the_asr_encoder_pass(share: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    comps = fake_components()
+    comps.settings = comps.settings.model_copy(update={"share_whisper_encoder": share})
+    transcriber, voice = SharingTranscriber(), StatesVoiceExpert()
+    comps.transcriber = transcriber
+    comps.experts["voice"] = voice  # type: ignore[assignment]
+    agent = EmotionAwareAgent(components=comps)
+    async with agent.new_session() as session:
+        events = await speak(session)
+    scores = [e for e in events if e["type"] == "expert_scores" and e["modality"] == "voice"]
+    assert scores and scores[0]["label"] == "sad"
+    if share:
+        assert (transcriber.shared, voice.from_states, voice.own_passes) == (1, 1, 0)
+    else:
+        assert (transcriber.shared, voice.own_passes) == (0, 1)
+    await agent.aclose()
