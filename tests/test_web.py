@@ -157,6 +157,31 @@ async def test_live_peer_gets_events_over_the_data_channel(ravdess: bool, data_d
     assert not our_tasks()
 
 
+async def test_two_peers_with_the_real_agent_vad_and_whisper(data_dir: Path) -> None:
+    """Offer/answer between two aiortc peers in this process; the server side is the real agent, so
+    the RAVDESS clip goes through 48 kHz → 16 kHz, webrtcvad and faster-whisper; then a clean close."""
+    from agent import EmotionAwareAgent
+
+    audio = live_audio(True, data_dir)
+    agent = EmotionAwareAgent(max_sessions=2)
+    await asyncio.to_thread(agent.warm_up, modalities=("voice", "text"), responder=False)
+    async with running(agent) as (app, http):  # type: ignore[arg-type]
+        client = Client(audio=audio)
+        await client.connect(http)
+        await client.wait_for(has("transcript", is_final=True), within=60)
+        await client.wait_for(has("emotion", provisional=False), within=30)
+        final = next(e for e in client.events if e["type"] == "transcript" and e["is_final"])
+        assert "door" in final["text"].lower(), final  # "Kids are talking by the door."
+        speech = [e for e in client.events if e["type"] == "speech"]
+        assert speech and speech[0]["state"] == "started"
+        assert has("expert_scores", modality="voice")(client.events)
+        await client.pc.close()
+        state = app.state.web
+        await wait_until(lambda: not state.registry.entries and not state.registry.peers, within=10)
+        await wait_until(lambda: not our_tasks(), within=5)
+    await agent.aclose()
+
+
 async def test_chat_over_the_data_channel_and_bad_messages() -> None:
     agent = FakeAgent()
     async with running(agent) as (app, http):
