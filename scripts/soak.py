@@ -61,6 +61,10 @@ async def soak(sessions: int, minutes: float, reply: bool, data_dir: Path) -> di
         "rss_first_minute_mb": round(float(warm.mean()), 1) if len(warm) else None,
         "rss_last_minute_mb": round(float(last.mean()), 1),
         "rss_growth_pct": round(float(growth), 2),
+        # Mean RSS per minute since warm-up ended: tells steady growth from an early plateau.
+        "rss_by_minute_mb": [round(float(arr[(arr[:, 0] >= m * 60) & (arr[:, 0] < (m + 1) * 60), 1].mean()), 1)
+                             for m in range(int(arr[-1, 0] // 60) + 1)
+                             if ((arr[:, 0] >= m * 60) & (arr[:, 0] < (m + 1) * 60)).any()],
         "max_lag_s": round(max(r.max_lag_s for r in runs), 2) if runs else None,
         "max_drain_s": round(max(r.drain_s for r in runs), 2) if runs else None,
         "emotions": sum(r.emotions for r in runs), "replies": sum(r.replies for r in runs),

@@ -251,9 +251,10 @@ def test_committed_model_on_public_test(fer_npz: Path) -> None:
         pytest.skip("fusion/weights/face/model.pt not trained yet")
     images, y = load_fer(fer_npz, "PublicTest")
     expert = FaceExpert.load()
-    probs = expert.predict_images(images[:600])
-    acc = float((probs.argmax(1) == y[:600]).mean())
-    assert acc > 0.58, acc  # full PublicTest figure is in fusion/weights/face/MODEL_CARD.md
+    # All of PublicTest: its order is not random (the first 600 images score only 0.44).
+    probs = expert.predict_images(images)
+    acc = float((probs.argmax(1) == y).mean())
+    assert acc > 0.60, acc  # 0.617 measured; see fusion/weights/face/MODEL_CARD.md
 
 
 @pytest.mark.slow
@@ -267,9 +268,9 @@ def test_real_mini_xception_conversion(fer_npz: Path) -> None:
     net, config = convert_keras_h5(h5)
     assert config["input_size"] == 64 and sum(p.numel() for p in net.parameters()) == 56951
     images, y = load_fer(fer_npz, "PublicTest")
-    probs = FaceExpert(net, FER_CLASS_ORDER, tta_flip=False, threads=1).predict_images(images[:600])
+    probs = FaceExpert(net, FER_CLASS_ORDER, tta_flip=False, threads=1).predict_images(images)
     # Measured 58.4% on all of PublicTest (this JPEG copy); a broken conversion lands near chance.
-    assert float((probs.argmax(1) == y[:600]).mean()) > 0.5
+    assert float((probs.argmax(1) == y).mean()) > 0.55
 
 
 def test_train_main_end_to_end(tmp_path: Path) -> None:
