@@ -52,7 +52,9 @@ class LlmOptions:
     llama.cpp's threads wait for each other at every layer, so when other work holds the cores two
     threads run far slower than one (2 cores, load average ≈ 3.5: first text 100 ms vs 300-700 ms, a
     32-token reply 0.7 s vs 2.8 s).  With one core free (load ≈ 1.8) two threads were faster (first
-    text after the emotion P50 421 ms vs 672 ms); ``scripts/bench_responder.py --threads 1 2``."""
+    text after the emotion P50 421 ms vs 672 ms); ``scripts/bench_responder.py --threads 1 2``.
+    The agent's setting (``EMOTION_AGENT_RESPONDER_THREADS``) defaults to 2: in the live-session
+    bench (``emotion-agent bench``) 2 threads were faster at 1, 2, 3 and 4 concurrent sessions."""
     n_ctx: int = 1024
     """Context window in tokens (system prompt + 6 turns fit easily)."""
     seed: int = 0
