@@ -24,7 +24,7 @@ from torch import nn
 
 from emotion_agent.events import MODALITIES
 from emotion_agent.labels import NUM_LABELS
-from fusion.fusers.base import NUM_MODALITIES, FusionBatch, LearnedFuser, ModalityInput, masked_softmax
+from fusion.fusers.base import NUM_MODALITIES, FusionBatch, LearnedFuser, masked_softmax, modality_inputs
 
 
 @dataclass
@@ -61,12 +61,9 @@ class AttentionFuser(nn.Module, LearnedFuser):
         if missing:
             raise ValueError(f"AttentionConfig.embedding_dims lacks {missing}")
         self.config = config
-        dims: dict[str, int] = {m: int(config.embedding_dims[m]) for m in MODALITIES}
-        self.embedding_dims = dims if config.embed_proj else None  # only checked when they are used
         d = config.latent_dim
-        self.inputs = nn.ModuleDict(
-            {m: ModalityInput(dims[m], config.embed_proj, config.dropout) for m in MODALITIES}
-        )
+        self.inputs, self.embedding_dims = modality_inputs(config.embedding_dims, config.embed_proj,
+                                                           config.dropout)
         z_dim = config.embed_proj + NUM_LABELS + 1
         self.proj = nn.ModuleDict({m: nn.Sequential(nn.Linear(z_dim, d), nn.Tanh()) for m in MODALITIES})
         self.attn_w = nn.Linear(d, config.attn_dim)

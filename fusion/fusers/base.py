@@ -296,6 +296,15 @@ class ModalityInput(torch.nn.Module):
         return torch.cat(parts, dim=-1)
 
 
+def modality_inputs(embedding_dims: dict[str, int], embed_proj: int,
+                    dropout: float) -> tuple[torch.nn.ModuleDict, dict[str, int] | None]:
+    """The per-modality input layers every learned fuser starts with, and the embedding sizes it
+    checks inputs against (``None`` when ``embed_proj`` is 0 and embeddings are left out)."""
+    dims: dict[str, int] = {m: int(embedding_dims[m]) for m in MODALITIES}
+    inputs = torch.nn.ModuleDict({m: ModalityInput(dims[m], embed_proj, dropout) for m in MODALITIES})
+    return inputs, (dims if embed_proj else None)
+
+
 class LearnedFuser(BaseFuser):
     """Checkpoint I/O shared by the trained fusers (``attention``, ``concat``, ``transformer``).
 

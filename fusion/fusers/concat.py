@@ -18,7 +18,7 @@ from torch import nn
 
 from emotion_agent.events import MODALITIES
 from emotion_agent.labels import NUM_LABELS
-from fusion.fusers.base import NUM_MODALITIES, FusionBatch, LearnedFuser, ModalityInput, present_uniform
+from fusion.fusers.base import NUM_MODALITIES, FusionBatch, LearnedFuser, modality_inputs, present_uniform
 
 
 @dataclass
@@ -41,11 +41,8 @@ class ConcatFuser(nn.Module, LearnedFuser):
         super().__init__()
         self._setup(uncertain_below)
         self.config = config
-        dims: dict[str, int] = {m: int(config.embedding_dims[m]) for m in MODALITIES}
-        self.embedding_dims = dims if config.embed_proj else None
-        self.inputs = nn.ModuleDict(
-            {m: ModalityInput(dims[m], config.embed_proj, config.dropout) for m in MODALITIES}
-        )
+        self.inputs, self.embedding_dims = modality_inputs(config.embedding_dims, config.embed_proj,
+                                                           config.dropout)
         width = NUM_MODALITIES * (config.embed_proj + NUM_LABELS + 1) + NUM_MODALITIES
         layers: list[nn.Module] = []
         for _ in range(config.layers):

@@ -15,7 +15,7 @@ from torch import nn
 
 from emotion_agent.events import MODALITIES
 from emotion_agent.labels import NUM_LABELS
-from fusion.fusers.base import FusionBatch, LearnedFuser, ModalityInput, present_uniform
+from fusion.fusers.base import FusionBatch, LearnedFuser, modality_inputs, present_uniform
 
 
 @dataclass
@@ -60,11 +60,8 @@ class TransformerFuser(nn.Module, LearnedFuser):
         super().__init__()
         self._setup(uncertain_below)
         self.config = config
-        dims: dict[str, int] = {m: int(config.embedding_dims[m]) for m in MODALITIES}
-        self.embedding_dims = dims if config.embed_proj else None
-        self.inputs = nn.ModuleDict(
-            {m: ModalityInput(dims[m], config.embed_proj, config.dropout) for m in MODALITIES}
-        )
+        self.inputs, self.embedding_dims = modality_inputs(config.embedding_dims, config.embed_proj,
+                                                           config.dropout)
         z_dim = config.embed_proj + NUM_LABELS + 1
         self.token = nn.ModuleDict({m: nn.Linear(z_dim, config.d_model) for m in MODALITIES})
         self.type_emb = nn.Parameter(torch.randn(len(MODALITIES), config.d_model) * 0.02)
