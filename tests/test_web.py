@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import json
 import re
+import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from tests.fakes import ArrayAudioTrack, FakeAgent, StillVideoTrack, speech_clip
 from tests.media import face_frame, write_media
 from web.app import create_app
 from web.config import WebSettings
+from web.signalling import keep_ice_open_for_mdns
 
 OUR_TASK_PREFIXES = ("web-", "live-")
 EXTERNAL_REF = re.compile(r"""(src|href)\s*=\s*["']?(https?:)?//|fetch\(\s*["'`]https?:|url\(\s*["']?https?:|"""
@@ -180,6 +182,47 @@ async def test_two_peers_with_the_real_agent_vad_and_whisper(data_dir: Path) -> 
         await wait_until(lambda: not state.registry.entries and not state.registry.peers, within=10)
         await wait_until(lambda: not our_tasks(), within=5)
     await agent.aclose()
+
+
+def mdns_only(sdp: str) -> str:
+    """``sdp`` as Firefox sends it by default: every candidate's address hidden behind a fresh mDNS name."""
+    lines = []
+    for line in sdp.splitlines():
+        if line.startswith("a=candidate:"):
+            fields = line.split(" ")
+            fields[4] = f"{uuid.uuid4()}.local"
+            line = " ".join(fields)
+        lines.append(line)
+    return "\r\n".join(lines) + "\r\n"
+
+
+def test_end_of_candidates_is_dropped_only_for_mdns_offers() -> None:
+    plain = ("v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
+             "a=candidate:1 1 UDP 2122252543 192.0.2.7 40000 typ host\r\na=end-of-candidates\r\n")
+    assert keep_ice_open_for_mdns(plain) == plain
+    hidden = plain.replace("192.0.2.7", "6c174f3a-d8c2-4a91-a009-d8683ef1cc65.local")
+    assert keep_ice_open_for_mdns(hidden) == hidden.replace("a=end-of-candidates\r\n", "")
+
+
+async def test_offer_with_only_mdns_candidates_connects_through_peer_reflexive_checks() -> None:
+    """Firefox's default offer: its host candidates are ``<uuid>.local`` names the server cannot resolve.
+    The server must still connect, learning the browser's address from its connectivity checks."""
+    agent = FakeAgent()
+    async with running(agent) as (app, http):
+        client = Client(audio=speech_clip())
+        offer = await client.offer()
+        hidden = mdns_only(offer["sdp"])
+        assert ".local" in hidden and "a=end-of-candidates" in hidden
+        r = await http.post("/offer", json={**offer, "sdp": hidden})
+        assert r.status_code == 200, r.text
+        body = r.json()
+        await client.pc.setRemoteDescription(RTCSessionDescription(sdp=body["sdp"], type=body["type"]))
+        await client.channel_open()
+        await client.wait_for(has("speech", state="started"))
+        entry = app.state.web.registry.entries[body["session_id"]]
+        assert entry.pc.connectionState == "connected"
+        await client.pc.close()
+        await wait_until(lambda: not app.state.web.registry.entries, within=10)
 
 
 async def test_chat_over_the_data_channel_and_bad_messages() -> None:

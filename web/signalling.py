@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from typing import Any
 
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
@@ -49,6 +50,26 @@ def check_offer_sdp(sdp: str) -> list[str]:
     if not kinds:
         raise BadOffer("SDP offer has no audio, video or data channel (no m= lines)")
     return kinds
+
+
+_MDNS_CANDIDATE = re.compile(r"^a=candidate:\S+ \d+ \S+ \d+ \S+\.local \d+ ", re.IGNORECASE)
+
+
+def keep_ice_open_for_mdns(sdp: str) -> str:
+    """Drop ``a=end-of-candidates`` from an offer whose candidates include mDNS (``<uuid>.local``) names.
+
+    Browsers hide their LAN addresses behind mDNS names (Firefox by default; Chromium without camera
+    permission).  A server that is not on the browser's link cannot resolve them, and when every
+    candidate fails to resolve, aioice prunes the component and fails ICE at once, although the
+    browser is about to send connectivity checks from which the server would learn its address as a
+    peer-reflexive candidate (RFC 8445 section 7.3.1.3; draft-ietf-mmusic-mdns-ice-candidates
+    section 3.3).  Without end-of-candidates, aioice keeps the check list open for those checks; a
+    peer that never connects is closed by the watchdog after ``connect_timeout_s``.
+    """
+    lines = sdp.splitlines(keepends=True)
+    if not any(_MDNS_CANDIDATE.match(line) for line in lines):
+        return sdp
+    return "".join(line for line in lines if line.rstrip("\r\n") != "a=end-of-candidates")
 
 
 def ice_configuration(web: WebSettings) -> RTCConfiguration:
@@ -94,7 +115,8 @@ class Signalling:
         try:
             await session.start()
             entry.start_pump()
-            await pc.setRemoteDescription(RTCSessionDescription(sdp=offer.sdp, type=offer.type))
+            sdp = keep_ice_open_for_mdns(offer.sdp)
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type=offer.type))
             answer = await pc.createAnswer()
             await pc.setLocalDescription(answer)
         except Exception as exc:
