@@ -2,7 +2,7 @@
 # Install emotion-agent into ./.venv with the CPU build of torch.
 #   bash scripts/setup.sh            # runtime + dev tools + the offline reply model (llama.cpp)
 #   SKIP_LLM=1 bash scripts/setup.sh # without llama-cpp-python (replies fall back to templates)
-#   WITH_BROWSER=1 bash scripts/setup.sh  # also Debian's chromium + chromium-driver (browser tests)
+#   WITH_BROWSER=1 bash scripts/setup.sh  # also Debian's chromium + chromium-driver + firefox-esr (browser tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -20,8 +20,13 @@ if [ -z "${SKIP_LLM:-}" ]; then
   export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF}"
 fi
 pip install -q -e ".[${extras}]"
-if [ -n "${WITH_BROWSER:-}" ] && ! command -v chromium >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
-  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+if [ -n "${WITH_BROWSER:-}" ]; then
+  missing=""
+  command -v chromium >/dev/null 2>&1 || missing="chromium chromium-driver"
+  command -v firefox-esr >/dev/null 2>&1 || command -v firefox >/dev/null 2>&1 || missing="$missing firefox-esr"
+  if [ -n "$missing" ]; then
+    if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+    $SUDO apt-get update -qq && $SUDO apt-get install -y -qq $missing >/dev/null
+  fi
 fi
 echo "emotion-agent installed in .venv"

@@ -1,9 +1,12 @@
-"""The page in real headless Chromium: fake camera/microphone from files, WebRTC to the app under uvicorn.
+"""The page in real headless Chromium and Firefox: WebRTC from the browser to the app under uvicorn.
 
 Chromium's camera is a y4m of a FER-2013 face upscaled on a backdrop and its microphone a RAVDESS clip
-resampled to 48 kHz (synthetic stand-ins when the datasets are absent).  The test reads
-``window.__events`` (every event the page received) and asserts that a final transcript, face and voice
-expert scores, a fused emotion and a reply all arrived over the data channel.
+resampled to 48 kHz (synthetic stand-ins when the datasets are absent).  Firefox has no file-fed fake
+devices, so its ``getUserMedia`` is swapped for a stream of the same two files (``web.testing.
+use_file_media``); its own fake devices (a tone and a test pattern) are used where the content does not
+matter, and with Firefox's default prefs, so its mDNS-hidden host candidates are exercised.  The tests
+read ``window.__events`` (every event the page received) and assert that a final transcript, face and
+voice expert scores, a fused emotion and a reply all arrived over the data channel.
 """
 
 from __future__ import annotations
@@ -18,24 +21,35 @@ import pytest
 from tests.fakes import FakeAgent
 from web.app import create_app
 from web.config import WebSettings
+from web.marionette import Firefox
 from web.testing import (
+    FIREFOX_DENY_PREFS,
+    FIREFOX_FAKE_PREFS,
     chromium,
     chromium_missing,
+    firefox_missing,
     make_fake_devices,
     missing_live_events,
     serve,
+    use_file_media,
     wait_for_events,
+    wait_for_page_events,
 )
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def devices(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> dict[str, Any]:
+def media_files(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> dict[str, Any]:
+    return make_fake_devices(tmp_path_factory.mktemp("fake-devices"), data_dir if data_dir.exists() else None)
+
+
+@pytest.fixture(scope="module")
+def devices(media_files: dict[str, Any]) -> dict[str, Any]:
     reason = chromium_missing()
     if reason:
-        pytest.skip(f"no headless browser: {reason}")
-    return make_fake_devices(tmp_path_factory.mktemp("fake-devices"), data_dir if data_dir.exists() else None)
+        pytest.skip(f"no headless Chromium: {reason}")
+    return media_files
 
 
 @pytest.fixture
@@ -130,3 +144,91 @@ def test_live_session_in_chromium_with_real_agent(driver: Any) -> None:
     face = [e for e in events if e["type"] == "expert_scores" and e["modality"] == "face"]
     assert face and all(set(e["probs"]) == {"neutral", "happy", "sad", "angry", "fearful", "disgusted",
                                             "surprised"} for e in face)
+
+
+# -- Firefox -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def firefox_ok() -> None:
+    reason = firefox_missing()
+    if reason:
+        pytest.skip(f"no headless Firefox: {reason}")
+
+
+def wait_closed(app: Any, within: float = 10.0) -> None:
+    deadline = time.monotonic() + within
+    while app.state.web.registry.entries and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not app.state.web.registry.entries, "server kept the peer after the page stopped"
+
+
+@pytest.mark.usefixtures("firefox_ok")
+def test_firefox_with_default_webrtc_prefs_and_its_fake_devices() -> None:
+    """Firefox hides its host addresses behind mDNS names by default; the peer must still connect.
+    Its fake devices (a tone and a test pattern) feed the fake agent; typed chat uses the data channel."""
+    agent = FakeAgent()
+    app = create_app(lambda _s: agent, web_settings=WebSettings())
+    with serve(app) as url, Firefox(prefs=FIREFOX_FAKE_PREFS) as ff:
+        ff.navigate(url + "/")
+        ff.click("#start")
+        events = wait_for_page_events(ff, lambda ev: any(e["type"] == "metrics" for e in ev), 30)
+        kinds = {e["type"] for e in events}
+        assert {"speech", "face", "metrics"} <= kinds, (kinds, ff.text("#banners"))
+        assert ff.text("#status") == "live"
+        assert ff.execute("return window.__app.pc.connectionState") == "connected"
+        ff.send_keys("#chat-input", "I feel sad now")
+        ff.click("#chat-form button")
+        events = wait_for_page_events(ff, lambda ev: any(e["type"] == "reply" for e in ev), 15)
+        assert [e["text"] for e in events if e["type"] == "reply"] == ["I hear you (sad)."]
+        assert agent.sessions[0].texts == ["I feel sad now"]
+        ff.click("#stop")
+        wait_closed(app)
+
+
+@pytest.mark.usefixtures("firefox_ok")
+def test_firefox_denied_camera_still_chats() -> None:
+    agent = FakeAgent()
+    with serve(create_app(lambda _s: agent, web_settings=WebSettings())) as url, \
+            Firefox(prefs=FIREFOX_DENY_PREFS) as ff:
+        ff.navigate(url + "/")
+        ff.click("#start")
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and ff.text("#status") != "live (text only)":
+            time.sleep(0.2)
+        assert "permission was denied" in ff.text("#banners")
+        assert ff.text("#status") == "live (text only)"
+        ff.send_keys("#chat-input", "hello")
+        ff.click("#chat-form button")
+        events = wait_for_page_events(ff, lambda ev: any(e["type"] == "reply" for e in ev), 15)
+        assert any(e["type"] == "reply" for e in events)
+
+
+@pytest.mark.usefixtures("firefox_ok")
+def test_live_session_in_firefox_with_real_agent(media_files: dict[str, Any]) -> None:
+    """The Chromium real-agent test in Firefox: the same face and clip (through ``use_file_media``),
+    real Whisper, the trained experts, the attention fuser and the offline reply model."""
+    from agent import EmotionAwareAgent
+
+    agent = EmotionAwareAgent(max_sessions=2)
+    agent.warm_up()
+    app = create_app(lambda _s: agent, web_settings=WebSettings())
+    # The mock audio backend lets Web Audio run without a sound card (headless CI has none).
+    with serve(app, timeout_s=120) as url, \
+            Firefox(prefs={**FIREFOX_FAKE_PREFS, "media.cubeb.force_mock_context": True}) as ff:
+        ff.navigate(url + "/")
+        loaded = use_file_media(ff, media_files["audio"], media_files["image"])
+        ff.click("#start")
+        events = wait_for_page_events(ff, lambda ev: not missing_live_events(ev), 120)
+        missing = missing_live_events(events)
+        assert not missing, f"missing {missing}; got {[e['type'] for e in events]}; {loaded}; {ff.text('#banners')}"
+        assert "Firefox" in ff.execute("return navigator.userAgent")
+        ff.click("#stop")
+        wait_closed(app)
+    finals = [e for e in events if e["type"] == "transcript" and e.get("is_final")]
+    if "RAVDESS" in media_files["used"]["speech"]:  # "Kids are talking by the door."
+        assert any("door" in e["text"].lower() for e in finals), finals
+    fused = [e for e in events if e["type"] == "emotion" and not e.get("provisional")]
+    assert all(abs(sum(e["weights"].values()) - 1) < 1e-3 for e in fused), fused
+    face = [e for e in events if e["type"] == "expert_scores" and e["modality"] == "face"]
+    assert face, "no face scores: the canvas video did not reach the face expert"

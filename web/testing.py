@@ -1,7 +1,13 @@
-"""Helpers for driving the page in a real browser: fake-device media files, a server thread, headless Chromium.
+"""Helpers for driving the page in a real browser: fake-device media files, a server thread, headless
+Chromium and Firefox.
 
 Used by ``tests/test_web_browser.py`` and ``scripts/browser_smoke.py``.  Chromium (Debian ``chromium`` +
 ``chromium-driver``) reads a YUV4MPEG2 file as the camera and a WAV as the microphone, looping both.
+Firefox (Debian ``firefox-esr``, driven over Marionette by ``web.marionette``) has no file-fed fake
+devices, only a tone and a test pattern; to give it the same face and speech, ``use_file_media`` swaps
+the page's ``getUserMedia`` for a stream built from the same files (the WAV played through Web Audio,
+the face drawn on a canvas).  Everything after ``getUserMedia`` is the page's own code and Firefox's own
+WebRTC stack.
 """
 
 from __future__ import annotations
@@ -184,5 +190,99 @@ def make_fake_devices(out_dir: Path, data_dir: Path | None = None, label: str = 
     used.setdefault("face", "none (gray frame)")
     audio = np.concatenate([np.zeros(8_000, np.float32), speech, np.zeros(32_000, np.float32)])
     wav = write_wav(out_dir / "speech.wav", resample(audio, 16_000, 48_000), 48_000)
-    y4m = write_y4m(out_dir / "face.y4m", face_frame(face))
-    return {"video": y4m, "audio": wav, "used": used, "speech_seconds": round(len(speech) / 16_000, 2)}
+    frame = face_frame(face)
+    y4m = write_y4m(out_dir / "face.y4m", frame)
+    png = out_dir / "face.png"
+    import cv2
+
+    cv2.imwrite(str(png), frame)
+    return {"video": y4m, "audio": wav, "image": png, "used": used,
+            "speech_seconds": round(len(speech) / 16_000, 2)}
+
+
+# -- Firefox -----------------------------------------------------------------------------------------
+
+FIREFOX_FAKE_PREFS: dict[str, Any] = {
+    "media.navigator.streams.fake": True,          # tone + test pattern instead of real devices
+    "media.navigator.permission.disabled": True,   # no permission prompt (the user said yes)
+}
+
+FIREFOX_DENY_PREFS: dict[str, Any] = {
+    "media.navigator.streams.fake": True,
+    "permissions.default.camera": 2,               # 2 = block: getUserMedia rejects with NotAllowedError
+    "permissions.default.microphone": 2,
+}
+
+_FILE_MEDIA_JS = r"""
+const [wavB64, imageUrl, fps] = arguments;
+const finish = arguments[arguments.length - 1];
+(async () => {
+  const bytes = Uint8Array.from(atob(wavB64), (c) => c.charCodeAt(0));
+  const ctx = new AudioContext();
+  const buffer = await ctx.decodeAudioData(bytes.buffer);
+  const img = new Image();
+  img.src = imageUrl;
+  await img.decode();
+  const canvas = document.createElement("canvas");
+  canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
+  const g = canvas.getContext("2d");
+  let tick = 0;
+  const draw = () => { g.drawImage(img, 0, 0); g.fillStyle = tick++ % 2 ? "#000" : "#111"; g.fillRect(0, 0, 1, 1); };
+  window.__fileMedia = { requests: [] };
+  navigator.mediaDevices.getUserMedia = async (constraints) => {
+    window.__fileMedia.requests.push(JSON.stringify(constraints));
+    const tracks = [];
+    if (constraints.audio) {
+      await ctx.resume();
+      const src = ctx.createBufferSource();
+      src.buffer = buffer; src.loop = true;
+      const dest = ctx.createMediaStreamDestination();
+      src.connect(dest); src.start();
+      tracks.push(...dest.stream.getAudioTracks());
+    }
+    if (constraints.video) {
+      draw(); setInterval(draw, 1000 / fps);
+      tracks.push(...canvas.captureStream(fps).getVideoTracks());
+    }
+    return new MediaStream(tracks);
+  };
+  return `${buffer.duration.toFixed(2)} s at ${buffer.sampleRate} Hz, ${canvas.width}x${canvas.height}`;
+})().then(finish, (err) => finish(`error: ${err}`));
+"""
+
+
+def firefox_missing() -> str | None:
+    """Why the Firefox tests cannot run here (None when they can)."""
+    from web.marionette import find_firefox
+
+    if find_firefox() is None:
+        return "no firefox-esr or firefox on PATH (apt-get install -y firefox-esr)"
+    return None
+
+
+def use_file_media(ff: Any, audio_wav: Path, image: Path, fps: int = 15) -> str:
+    """Make the page's ``getUserMedia`` return the WAV (looped) and the image (as a ``fps`` video).
+
+    Call after navigating and before pressing Start.  Returns what was loaded, e.g. "6.50 s at 48000 Hz,
+    640x480"; raises ``RuntimeError`` when the page could not decode the files.
+    """
+    import base64
+
+    wav_b64 = base64.b64encode(audio_wav.read_bytes()).decode()
+    image_url = "data:image/png;base64," + base64.b64encode(image.read_bytes()).decode()
+    loaded = str(ff.execute_async(_FILE_MEDIA_JS, wav_b64, image_url, fps))
+    if loaded.startswith("error"):
+        raise RuntimeError(f"the page could not load the fake media: {loaded}")
+    return loaded
+
+
+def wait_for_page_events(ff: Any, done: Any, timeout_s: float) -> list[dict[str, Any]]:
+    """``wait_for_events`` for a ``web.marionette.Firefox``."""
+    deadline = time.monotonic() + timeout_s
+    events: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        events = ff.execute("return window.__events || [];")
+        if done(events):
+            break
+        time.sleep(0.25)
+    return events
