@@ -232,3 +232,33 @@ def test_live_session_in_firefox_with_real_agent(media_files: dict[str, Any]) ->
     assert all(abs(sum(e["weights"].values()) - 1) < 1e-3 for e in fused), fused
     face = [e for e in events if e["type"] == "expert_scores" and e["modality"] == "face"]
     assert face, "no face scores: the canvas video did not reach the face expert"
+
+
+def test_busy_server_shows_connection_failed_in_both_browsers(devices: dict[str, Any]) -> None:
+    """The one session slot is taken: the offer gets 503 and the page says the connection failed and why."""
+    import httpx
+
+    def check(run: Any, name: str) -> None:
+        deadline = time.monotonic() + 20
+        banners = ""
+        while time.monotonic() < deadline and "Connection failed" not in banners:
+            time.sleep(0.2)
+            banners = run("return document.getElementById('banners').innerText")
+        assert "Connection failed: server busy" in banners and "limit" in banners, (name, banners)
+        assert run("return document.getElementById('status').innerText") == "connection failed"
+
+    agent = FakeAgent()
+    with serve(create_app(lambda _s: agent, web_settings=WebSettings(max_sessions=1))) as url:
+        assert httpx.post(url + "/api/chat", json={"text": "hello"}, timeout=10).status_code == 200
+        d = chromium(devices["video"], devices["audio"])
+        try:
+            d.get(url + "/")
+            d.find_element("id", "start").click()
+            check(d.execute_script, "chromium")
+        finally:
+            d.quit()
+        if firefox_missing() is None:
+            with Firefox(prefs=FIREFOX_FAKE_PREFS) as ff:
+                ff.navigate(url + "/")
+                ff.click("#start")
+                check(ff.execute, "firefox")
