@@ -65,13 +65,14 @@ def build_replays(data_dir: Path, sessions: int, utterances: int, seed: int = 0)
             audio = read_audio(clips[i].path)
             parts += [audio, np.zeros(int(GAP_S * 16_000), dtype=np.float32)]
         audio16 = np.concatenate([np.zeros(8_000, dtype=np.float32), *parts])
-        frame = face_frame(pick_face(data_dir, clips[pick[0]].label, index=s))
+        # What the page asks the camera for (640×480), with a face of a typical webcam size.
+        frame = face_frame(pick_face(data_dir, clips[pick[0]].label, index=s), size=(640, 480), face_px=288)
         replays.append(Replay(float_to_int16(resample(audio16, 16_000, WEBRTC_RATE)), frame,
                               len(audio16) / 16_000))
     return replays
 
 
-async def run_session(session: Session, replay: Replay, stats: SessionRun) -> None:
+async def run_session(session: Session, replay: Replay, stats: SessionRun, video: bool = True) -> None:
     chunk = int(CHUNK_S * WEBRTC_RATE)
     start = time.perf_counter()
     next_frame = 0.0
@@ -91,7 +92,7 @@ async def run_session(session: Session, replay: Replay, stats: SessionRun) -> No
         delay = start + t_media - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        if t_media >= next_frame:
+        if video and t_media >= next_frame:
             session.push_video_frame(replay.frame, t_media)
             next_frame += 1.0 / VIDEO_FPS
         await session.push_audio(replay.audio48[i : i + chunk], WEBRTC_RATE)

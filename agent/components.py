@@ -51,7 +51,8 @@ class Components:
             from perception.transcribe import WhisperTranscriber
 
             s = self.settings
-            return WhisperTranscriber.load(s.asr_model, s.asr_compute_type, s.asr_threads, s.asr_beam_size)
+            return WhisperTranscriber.load(s.asr_model, s.asr_compute_type, s.asr_threads, s.asr_beam_size,
+                                          partial_window=s.asr_partial_window)
 
         return self._once("transcriber", make)
 
@@ -72,9 +73,16 @@ class Components:
 
     def get_face_detector(self) -> FaceDetector:
         def make() -> FaceDetector:
+            import cv2
+
             from perception.faces import FaceDetector
 
-            return FaceDetector(min_size=self.settings.face_min_size)
+            # OpenCV's own thread pool (one thread per core by default) would fight Whisper, torch
+            # and llama.cpp for the same cores; sessions already run detections in parallel.
+            if self.settings.opencv_threads > 0:
+                cv2.setNumThreads(self.settings.opencv_threads)
+            return FaceDetector(min_size=self.settings.face_min_size,
+                                detect_width=self.settings.face_detect_width or None)
 
         return self._once("face_detector", make)
 

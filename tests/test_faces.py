@@ -102,3 +102,22 @@ def test_threads_get_their_own_classifier() -> None:
     for t in threads:
         t.join()
     assert not errors
+
+
+def test_downscaled_detection_maps_boxes_back_to_the_full_frame(fer_npz: Path) -> None:
+    """640×480 frames are searched at 320×240 (4× fewer pixels); boxes and crops are full-resolution."""
+    from emotion_agent.datasets import load_fer
+
+    images, _ = load_fer(fer_npz, "PublicTest")
+    frame = _background(np.random.default_rng(2))
+    frame[100:388, 176:464] = cv2.resize(images[0], (288, 288), interpolation=cv2.INTER_CUBIC)
+    full = FaceDetector(detect_width=None).detect_largest(frame, 0.0)
+    small = FaceDetector().detect_largest(frame, 0.0)
+    assert FaceDetector().options.detect_width == 320
+    assert full is not None and small is not None
+    (ax, ay, aw, ah), (bx, by, bw, bh) = full.box, small.box
+    overlap = max(0, min(ax + aw, bx + bw) - max(ax, bx)) * max(0, min(ay + ah, by + bh) - max(ay, by))
+    assert overlap / (aw * ah + bw * bh - overlap) > 0.7, (full.box, small.box)
+    assert small.image.shape == (bh, bw) and bw > 200  # cut from the full frame, not the shrunk one
+    with pytest.raises(ValueError, match="detect_width"):
+        FaceDetector(detect_width=32)

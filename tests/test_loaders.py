@@ -47,3 +47,48 @@ def test_whisper_loader_errors(tmp_path: Path) -> None:
 def test_empty_and_short_audio() -> None:
     transcriber = WhisperTranscriber.load()
     assert transcriber.transcribe(np.zeros(100, dtype=np.float32)).text == ""
+
+
+def test_partial_transcripts_use_a_short_encoder_window(data_dir: Path) -> None:
+    """Partials encode the audio so far plus 2 s (not Whisper's 30 s); finals keep the full window."""
+    from perception.audio import read_audio
+
+    clip = data_dir / "ravdess_speech_16k" / "Actor_01" / "03-01-03-02-01-01-01.flac"
+    if not clip.exists():
+        pytest.skip(f"RAVDESS clip not found at {clip} (set EMOTION_AGENT_DATA_DIR)")
+    audio = read_audio(clip)
+    transcriber = WhisperTranscriber.load()
+    widths: list[int] = []
+    original = transcriber.model.encode
+
+    def spy(features: np.ndarray) -> object:
+        widths.append(int(features.shape[-1]))
+        return original(features)
+
+    transcriber.model.encode = spy
+    try:
+        partial = transcriber.transcribe(audio, start=1.0, is_final=False)
+        final = transcriber.transcribe(audio, start=1.0)
+        silent = transcriber.transcribe(np.zeros(16_000, dtype=np.float32), is_final=False)
+    finally:
+        del transcriber.model.encode
+    seconds = len(audio) / 16_000
+    assert widths[0] == int(max(5.0, seconds + 2.0) * 100) and widths[1] == 3000, widths
+    assert not partial.is_final and partial.start == 1.0 and abs(partial.end - 1.0 - seconds) < 1e-6
+    assert final.text == "Kids are talking by the door."
+    assert partial.text.lower().strip(" .") == final.text.lower().strip(" .")
+    assert silent.text == ""
+
+
+def test_partial_window_off_uses_the_full_window(tmp_path: Path) -> None:
+    folder = make_tiny_whisper(tmp_path)
+    audio = np.random.default_rng(1).normal(0, 0.1, 24_000).astype(np.float32)
+    for partial_window in (True, False):
+        transcriber = WhisperTranscriber.load(str(folder), partial_window=partial_window)
+        widths: list[int] = []
+        original = transcriber.model.encode
+        transcriber.model.encode = lambda f, o=original, w=widths: (w.append(f.shape[-1]), o(f))[1]
+        result = transcriber.transcribe(audio, is_final=False)
+        del transcriber.model.encode
+        assert isinstance(result.text, str) and not result.is_final
+        assert widths == [500 if partial_window else 3000], (partial_window, widths)
