@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from emotion_agent.models import ModelNotFoundError, locate
-from perception.transcribe import WhisperTranscriber, encode_audio, load_whisper
+from perception.transcribe import WhisperTranscriber, encode_audio, load_whisper, partial_window_frames
 from tests.tiny_models import make_tiny_whisper
 
 
@@ -73,11 +73,18 @@ def test_partial_transcripts_use_a_short_encoder_window(data_dir: Path) -> None:
     finally:
         del transcriber.model.encode
     seconds = len(audio) / 16_000
-    assert widths[0] == int(max(5.0, seconds + 2.0) * 100) and widths[1] == 3000, widths
+    assert widths[0] == partial_window_frames(seconds) < 3000 and widths[1] == 3000, widths
     assert not partial.is_final and partial.start == 1.0 and abs(partial.end - 1.0 - seconds) < 1e-6
     assert final.text == "Kids are talking by the door."
     assert partial.text.lower().strip(" .") == final.text.lower().strip(" .")
     assert silent.text == ""
+
+
+def test_partial_windows_come_in_few_shapes() -> None:
+    # CTranslate2 keeps state per input shape: one new shape per partial grew RSS without bound.
+    shapes = {partial_window_frames(s / 10) for s in range(1, 300)}
+    assert len(shapes) <= 11 and min(shapes) == 500 and max(shapes) == 3000
+    assert all(f % 250 == 0 for f in shapes)
 
 
 def test_partial_window_off_uses_the_full_window(tmp_path: Path) -> None:
