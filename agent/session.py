@@ -37,6 +37,8 @@ from agent.wire import (
     MetricsMsg,
     MoodMsg,
     MoodShiftMsg,
+    ReplyDeltaMsg,
+    ReplyMsg,
     SpeechMsg,
     SummaryMsg,
     TrendReportMsg,
@@ -128,6 +130,8 @@ class Session:
         self.video_frames_dropped = 0
         self._last_frame_ts = -1e9
         self._last_face_msg = 0.0
+        self._scoring_turn = False  # from the end of an utterance to the reply's first text
+        self.video_frames_paused = 0
         self._last_metrics = 0.0
         self._replies = ReplyStreamer(components, executor, self.stage_times, self._emit,
                                       first_text_timeout_s=self.settings.reply_first_text_timeout_s,
@@ -202,6 +206,8 @@ class Session:
                 self._subscribers.remove(q)
 
     def _emit(self, msg: Wire) -> None:
+        if self._scoring_turn and isinstance(msg, (ReplyDeltaMsg, ReplyMsg)):
+            self._scoring_turn = False
         data = msg.dump()
         if not self._subscribers:
             self._backlog.append(data)
@@ -348,6 +354,7 @@ class Session:
         return MetricsMsg(audio_lag_s=round(self.audio_lag_s, 3), audio_seconds=round(self.audio_seconds_in, 3),
                           video_frames_seen=self.video_frames_seen,
                           video_frames_dropped=self.video_frames_dropped + self.executor.rejected,
+                          video_frames_paused=self.video_frames_paused,
                           stage_ms=self.stage_times.summary())
 
     # -- video -----------------------------------------------------------------------------
@@ -359,6 +366,10 @@ class Session:
             self._frame_event.clear()
             frame, self._latest_frame = self._latest_frame, None
             if frame is None or frame.timestamp - self._last_frame_ts < min_gap:
+                continue
+            if self._scoring_turn and self.settings.video_pause_while_scoring:
+                # The utterance's faces are in already; its ASR, experts and first reply text need the cores.
+                self.video_frames_paused += 1
                 continue
             self._last_frame_ts = frame.timestamp
             detector = self.components.get_face_detector()
@@ -466,6 +477,13 @@ class Session:
         return result.estimate
 
     async def _turn(self, job: _TurnJob) -> None:
+        self._scoring_turn = job.utterance is not None
+        try:
+            await self._score_turn(job)
+        finally:
+            self._scoring_turn = False
+
+    async def _score_turn(self, job: _TurnJob) -> None:
         self.turns += 1
         turn_no = self.turns
         t0 = job.t_ready

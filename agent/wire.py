@@ -114,6 +114,8 @@ class MetricsMsg(Wire):
     audio_seconds: float
     video_frames_seen: int
     video_frames_dropped: int
+    video_frames_paused: int = 0
+    """Frames skipped on purpose while a turn was scored (see settings.video_pause_while_scoring)."""
     stage_ms: dict[str, dict[str, float]]
 
 

@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     face_detect_width: int = Field(
         320, ge=0, description="Frames wider than this are shrunk to it for face detection (crops stay full "
                                "resolution); 0: detect at full resolution.")
+    video_pause_while_scoring: bool = Field(
+        True, description="Skip face detection from the end of an utterance to the reply's first text "
+                          "(the utterance's faces are in; the cores go to ASR, experts and the reply).")
     torch_threads: int = 1
     opencv_threads: int = Field(
         1, ge=0, description="OpenCV's thread pool (face detection); 0: OpenCV's default (one per core).")

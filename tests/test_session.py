@@ -256,3 +256,49 @@ async def test_voice_expert_reuses_the_asr_encoder_pass(share: bool, monkeypatch
     else:
         assert (transcriber.shared, voice.own_passes) == (0, 1)
     await agent.aclose()
+
+
+@pytest.mark.parametrize("pause", [True, False])
+async def test_face_detection_pauses_while_a_turn_is_scored(pause: bool) -> None:
+    """From the end of an utterance to the reply's first text the cores go to ASR, experts and the
+    reply; frames arriving then are skipped (and counted), detection resumes after."""
+    from emotion_agent.settings import Settings
+    from tests.agent_fakes import FakeTranscriber
+
+    comps = fake_components(Settings(video_pause_while_scoring=pause))
+    comps.transcriber = FakeTranscriber(delay_s=0.6)  # a slow final pass: a long scoring window
+    seen: list[float] = []
+
+    class Detector:
+        def detect_largest(self, image: np.ndarray, ts: float) -> Any:
+            seen.append(ts)
+            return None
+
+    comps.face_detector = Detector()  # type: ignore[assignment]
+    agent = EmotionAwareAgent(components=comps)
+    session = agent.new_session()
+    await session.start()
+    frame = np.zeros((240, 320, 3), np.uint8)
+    audio = np.concatenate([silence(0.3), speechlike(1.0), silence(0.8)])
+    pcm48 = (np.repeat(audio, 3) * 32767).astype(np.int16)
+    for i in range(0, len(pcm48), 960):
+        await session.push_audio(pcm48[i : i + 960], 48_000)
+    await asyncio.sleep(0.2)  # the VAD has ended the utterance; its turn is being scored
+    ts = 10.0
+    while not any(e["type"] in ("reply_delta", "reply") for e in session._backlog):
+        session.push_video_frame(frame, ts)
+        ts += 0.3
+        await asyncio.sleep(0.05)
+    during = len(seen)
+    for _ in range(3):
+        session.push_video_frame(frame, ts)
+        ts += 0.3
+        await asyncio.sleep(0.05)
+    metrics = session.metrics()
+    if pause:
+        assert during == 0 and metrics.video_frames_paused > 0
+        assert len(seen) >= 3  # detection resumed once the reply had started
+    else:
+        assert during > 0 and metrics.video_frames_paused == 0
+    await session.close()
+    await agent.aclose()

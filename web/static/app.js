@@ -408,7 +408,8 @@
       .filter(([k]) => !k.endsWith("_rtf"))
       .map(([k, s]) => `${k} p50 ${Math.round(s.p50)} / p95 ${Math.round(s.p95)} ms`).join(" · ");
     $("metrics").textContent = `audio lag ${ev.audio_lag_s.toFixed(2)} s · audio ${Math.round(ev.audio_seconds)} s · ` +
-      `frames ${ev.video_frames_seen} (dropped ${ev.video_frames_dropped})${stages ? " · " + stages : ""}`;
+      `frames ${ev.video_frames_seen} (dropped ${ev.video_frames_dropped}, paused ${ev.video_frames_paused || 0})` +
+      `${stages ? " · " + stages : ""}`;
   }
 
   // ---------------------------------------------------------------- clip upload
