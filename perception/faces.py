@@ -37,6 +37,10 @@ class DetectorOptions:
     """Extra context on each side as a fraction of the box side (FER crops include brow and chin)."""
     cascade: str = DEFAULT_CASCADE
     """File name inside ``cv2.data.haarcascades`` or a path to a cascade XML."""
+    max_crop_px: int | None = 96
+    """Crops larger than this are shrunk (area averaging) so their longer side is this long: the face
+    expert reads 48 px, and sessions keep 30 s of crops (full-size ones from 640×480 video made RSS
+    creep in the soak).  ``None``: keep full size."""
     detect_width: int | None = 320
     """Wider frames are shrunk to this width for the cascade (boxes are mapped back and crops cut from
     the full frame); the cascade's cost grows with the pixel count, so 640×480 → 320×240 is ~4× less
@@ -132,7 +136,8 @@ class FaceDetector:
     def detect(self, frame_bgr: np.ndarray, timestamp: float) -> list[FaceCrop]:
         """Faces in a BGR (h, w, 3) or gray (h, w) uint8 frame → crops, largest first.
 
-        Each crop is square (the box grown by ``margin`` per side), clipped to the frame, gray uint8.
+        Each crop is square (the box grown by ``margin`` per side), clipped to the frame, gray uint8,
+        and at most ``max_crop_px`` on its longer side; ``box`` is in the frame's pixels.
         """
         gray = to_gray(frame_bgr)
         height, width = gray.shape
@@ -142,7 +147,14 @@ class FaceDetector:
             cx, cy = x + w / 2.0, y + h / 2.0
             x0, y0 = max(0, round(cx - side / 2)), max(0, round(cy - side / 2))
             x1, y1 = min(width, round(cx + side / 2)), min(height, round(cy + side / 2))
-            crop = gray[y0:y1, x0:x1].copy()
+            crop = gray[y0:y1, x0:x1]
+            limit = self.options.max_crop_px
+            if limit is not None and max(crop.shape) > limit:
+                f = limit / max(crop.shape)
+                crop = cv2.resize(crop, (max(1, round(crop.shape[1] * f)), max(1, round(crop.shape[0] * f))),
+                                  interpolation=cv2.INTER_AREA)
+            else:
+                crop = crop.copy()
             crops.append(FaceCrop(image=crop, box=(x0, y0, x1 - x0, y1 - y0), timestamp=timestamp, score=score))
         return crops
 
