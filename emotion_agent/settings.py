@@ -61,8 +61,8 @@ class Settings(BaseSettings):
     video_fps: float = 4.0
     face_min_size: int = 48
     face_detect_width: int = Field(
-        320, ge=0, description="Frames wider than this are shrunk to it for face detection (crops stay full "
-                               "resolution); 0: detect at full resolution.")
+        320, ge=0, description="Frames wider than this are shrunk to it for face detection (crops are cut "
+                               "from the full frame); 0: detect at full resolution.")
     video_pause_while_scoring: bool = Field(
         True, description="Skip face detection from the end of an utterance to the reply's first text "
                           "(the utterance's faces are in; the cores go to ASR, experts and the reply).")

@@ -2,8 +2,8 @@
 
 Haar needs no model download and ships inside ``opencv-python-headless`` < 5
 (``cv2.data.haarcascades``; 5.x dropped it, hence the pin).  With the fine 1.05 pyramid step it costs
-~26 ms of one core per 320×240 frame here, ~4× that at 640×480, hence ``detect_width``.  ``cv2.CascadeClassifier`` is not
-safe to share between threads, so each thread gets its own instance.
+~26 ms of one core per 320×240 frame here, ~4× that at 640×480, hence ``detect_width``.
+``cv2.CascadeClassifier`` is not safe to share between threads, so each thread gets its own instance.
 """
 
 from __future__ import annotations

@@ -147,14 +147,9 @@ class Page:
         return self.driver.execute(script, *args)
 
     def wait(self, done: Any, timeout_s: float) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + timeout_s
-        events: list[dict[str, Any]] = []
-        while time.monotonic() < deadline:
-            events = self.run("return window.__events || [];")
-            if done(events):
-                break
-            time.sleep(0.25)
-        return events
+        from web.testing import poll_page_events
+
+        return poll_page_events(self.run, done, timeout_s)
 
     def screenshot(self, path: Path) -> None:
         if self.browser == "chromium":

@@ -18,7 +18,7 @@ import socket
 import threading
 import time
 import wave
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -116,16 +116,22 @@ def chromium(video: Path | None, audio: Path | None, window: tuple[int, int] = (
     return webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
 
 
-def wait_for_events(driver: Any, done: Any, timeout_s: float) -> list[dict[str, Any]]:
-    """Poll ``window.__events`` until ``done(events)`` is true or the time is up; returns the events."""
+def poll_page_events(run_script: Callable[[str], Any], done: Any, timeout_s: float) -> list[dict[str, Any]]:
+    """Poll ``window.__events`` through ``run_script`` (a driver's execute-script call) until
+    ``done(events)`` is true or the time is up; returns the events."""
     deadline = time.monotonic() + timeout_s
     events: list[dict[str, Any]] = []
     while time.monotonic() < deadline:
-        events = driver.execute_script("return window.__events || [];")
+        events = run_script("return window.__events || [];")
         if done(events):
             break
         time.sleep(0.25)
     return events
+
+
+def wait_for_events(driver: Any, done: Any, timeout_s: float) -> list[dict[str, Any]]:
+    """``poll_page_events`` for a Selenium (Chromium) driver."""
+    return poll_page_events(driver.execute_script, done, timeout_s)
 
 
 def live_session_done(events: list[dict[str, Any]]) -> bool:
@@ -277,12 +283,5 @@ def use_file_media(ff: Any, audio_wav: Path, image: Path, fps: int = 15) -> str:
 
 
 def wait_for_page_events(ff: Any, done: Any, timeout_s: float) -> list[dict[str, Any]]:
-    """``wait_for_events`` for a ``web.marionette.Firefox``."""
-    deadline = time.monotonic() + timeout_s
-    events: list[dict[str, Any]] = []
-    while time.monotonic() < deadline:
-        events = ff.execute("return window.__events || [];")
-        if done(events):
-            break
-        time.sleep(0.25)
-    return events
+    """``poll_page_events`` for a ``web.marionette.Firefox``."""
+    return poll_page_events(ff.execute, done, timeout_s)
