@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from agent.facade import EmotionAwareAgent, SessionLimitError
-    from agent.session import Session
+    from emotion_agent.agent.facade import EmotionAwareAgent, SessionLimitError
+    from emotion_agent.agent.session import Session
 
 __all__ = ["EmotionAwareAgent", "Session", "SessionLimitError"]
 
@@ -14,11 +14,11 @@ __all__ = ["EmotionAwareAgent", "Session", "SessionLimitError"]
 def __getattr__(name: str) -> Any:
     # Lazy, so `import agent.wire` does not pull in torch and the models.
     if name in ("EmotionAwareAgent", "SessionLimitError"):
-        from agent import facade
+        from emotion_agent.agent import facade
 
         return getattr(facade, name)
     if name == "Session":
-        from agent.session import Session
+        from emotion_agent.agent.session import Session
 
         return Session
     raise AttributeError(name)

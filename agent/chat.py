@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from agent.facade import EmotionAwareAgent
-from agent.session import Session
-from emotion_agent.settings import Settings
+from emotion_agent.agent.facade import EmotionAwareAgent
+from emotion_agent.agent.session import Session
+from emotion_agent.core.settings import Settings
 
 HELP = "Type a message; '/file PATH' sends an audio/video clip as a turn; '/quit' ends."
 CHUNK_SAMPLES = 320  # 20 ms at 16 kHz
@@ -69,15 +69,15 @@ async def _drain(session: Session, settle_s: float = 0.05) -> None:
 
 
 async def _send_file(session: Session, path: Path) -> None:
-    from perception.decode import MediaDecodeError, decode_media
+    from emotion_agent.perception.decode import MediaDecodeError, decode_media
 
     try:
         media = await asyncio.to_thread(decode_media, path, session.settings.video_fps)
     except MediaDecodeError as exc:
-        session._error("file", exc)
+        session.report_error("file", exc)
         return
     if media.audio is None:
-        session._error("file", f"{path}: no audio track")
+        session.report_error("file", f"{path}: no audio track")
         return
     frames = list(media.frames)
     for i in range(0, len(media.audio), CHUNK_SAMPLES):

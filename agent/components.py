@@ -12,13 +12,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from emotion_agent.events import Modality
-from emotion_agent.protocols import Expert, Fuser, Responder, Transcriber
-from emotion_agent.settings import Settings, get_settings
+from emotion_agent.core.events import Modality
+from emotion_agent.core.protocols import Expert, Fuser, Responder, Transcriber
+from emotion_agent.core.settings import Settings, get_settings
+from emotion_agent.fusion.experts.registry import load_expert
 
 if TYPE_CHECKING:
-    from perception.faces import FaceDetector
-    from responders.safety import SafetyPolicy
+    from emotion_agent.perception.faces import FaceDetector
+    from emotion_agent.responders.voice import SpeechSynthesizer
+    from emotion_agent.safety.screen import SafetyPolicy
 
 T = TypeVar("T")
 
@@ -34,6 +36,8 @@ class Components:
     face_detector: FaceDetector | None = None
     responder: Responder | None = None
     safety: SafetyPolicy | None = None
+    voice: SpeechSynthesizer | None = None
+    """The server's TTS voice (only loaded with ``EMOTION_AGENT_TTS=server``)."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def _once(self, attr: str, make: Callable[[], T]) -> T:
@@ -48,7 +52,7 @@ class Components:
 
     def get_transcriber(self) -> Transcriber:
         def make() -> Transcriber:
-            from perception.transcribe import WhisperTranscriber
+            from emotion_agent.perception.transcribe import WhisperTranscriber
 
             s = self.settings
             return WhisperTranscriber.load(s.asr_model, s.asr_compute_type, s.asr_threads, s.asr_beam_size,
@@ -60,12 +64,12 @@ class Components:
         if modality not in self.experts:
             with self._lock:
                 if modality not in self.experts:
-                    self.experts[modality] = _load_expert(modality, self.settings)
+                    self.experts[modality] = load_expert(modality, _expert_spec(modality, self.settings))
         return self.experts[modality]
 
     def get_fuser(self) -> Fuser:
         def make() -> Fuser:
-            from fusion.fusers.registry import load_fuser
+            from emotion_agent.fusion.fusers.registry import load_fuser
 
             return load_fuser(self.settings.fusion, settings=self.settings)
 
@@ -75,7 +79,7 @@ class Components:
         def make() -> FaceDetector:
             import cv2
 
-            from perception.faces import FaceDetector
+            from emotion_agent.perception.faces import FaceDetector
 
             # OpenCV's own thread pool (one thread per core by default) would fight Whisper, torch
             # and llama.cpp for the same cores; sessions already run detections in parallel.
@@ -88,7 +92,7 @@ class Components:
 
     def get_safety(self) -> SafetyPolicy:
         def make() -> SafetyPolicy:
-            from responders.safety import SafetyPolicy
+            from emotion_agent.safety.screen import SafetyPolicy
 
             return SafetyPolicy.from_settings(self.settings)
 
@@ -96,24 +100,20 @@ class Components:
 
     def get_responder(self) -> Responder:
         def make() -> Responder:
-            from responders.registry import load_responder
+            from emotion_agent.responders.registry import load_responder
 
             return load_responder(self.settings)
 
         return self._once("responder", make)
 
+    def get_voice(self) -> SpeechSynthesizer:
+        def make() -> SpeechSynthesizer:
+            from emotion_agent.responders.voice import load_voice
 
-def _load_expert(modality: Modality, settings: Settings) -> Expert[Any]:
-    if modality == "text":
-        from fusion.experts.text import TextExpert
+            return load_voice(self.settings.tts_voice, self.settings.tts_threads)
 
-        return TextExpert.load(settings.text_expert)
-    if modality == "voice":
-        from fusion.experts.voice import VoiceExpert
+        return self._once("voice", make)
 
-        return VoiceExpert.load(settings.voice_expert)
-    if modality == "face":
-        from fusion.experts.face import FaceExpert
 
-        return FaceExpert.load(settings.face_expert)
-    raise ValueError(f"unknown modality {modality!r}")
+def _expert_spec(modality: Modality, settings: Settings) -> str | None:
+    return {"text": settings.text_expert, "voice": settings.voice_expert, "face": settings.face_expert}[modality]

@@ -17,16 +17,17 @@ import json
 import threading
 from typing import TYPE_CHECKING, Any
 
-from agent.mood import MoodTracker
-from agent.turns import TurnInputs, estimate_json, score_turn
-from emotion_agent.events import EmotionEstimate
+from emotion_agent.agent.mood import MoodTracker
+from emotion_agent.agent.scoring import fuse_scores
+from emotion_agent.agent.serialize import estimate_json
+from emotion_agent.core.events import EmotionEstimate, ExpertScores, Modality
 
 if TYPE_CHECKING:
     from langchain_core.runnables import Runnable
     from langchain_core.tools import BaseTool
 
-    from agent.facade import EmotionAwareAgent
-    from agent.session import Session
+    from emotion_agent.agent.facade import EmotionAwareAgent
+    from emotion_agent.agent.session import Session
 
 
 def describe(estimate: EmotionEstimate | None, trend: str = "steady") -> str:
@@ -44,7 +45,7 @@ class EmotionContext:
     """Tracks the user's emotion for a LangChain host.  Thread-safe."""
 
     def __init__(self, source: EmotionAwareAgent | Session, text_key: str = "input") -> None:
-        from agent.session import Session
+        from emotion_agent.agent.session import Session
 
         self.session = source if isinstance(source, Session) else None
         self.components = source.components
@@ -57,11 +58,12 @@ class EmotionContext:
         """Score ``text`` (with the live session's latest face/voice view, if any); update the mood."""
         if not isinstance(text, str) or not text.strip():
             return self.latest
-        scores = score_turn(TurnInputs(text=text), self.components.get_expert, self.components.get_fuser())
-        if self.session is not None and self.session.latest_estimate is not None:
-            live = self.session.latest_estimate.experts
-            merged = {m: (scores.scores[m] if m == "text" else live.get(m)) for m in ("face", "voice", "text")}
-            scores = type(scores)(merged, self.components.get_fuser().fuse(merged))  # type: ignore[arg-type]
+        text_scores = self.components.get_expert("text").predict(text.strip())
+        live = self.session.latest_estimate.experts if self.session is not None and \
+            self.session.latest_estimate is not None else {}
+        merged: dict[Modality, ExpertScores | None] = {"face": live.get("face"), "voice": live.get("voice"),
+                                                       "text": text_scores}
+        scores = fuse_scores(merged, self.components.get_fuser())
         with self._lock:
             self.latest = scores.estimate
             if scores.estimate is not None and self.session is None:

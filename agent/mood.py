@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from emotion_agent.events import EmotionEstimate, now
+from emotion_agent.core.events import EmotionEstimate, now
 
 QUADRANTS = {
     (True, True): "upbeat",  # valence ≥ 0, arousal ≥ 0

@@ -11,7 +11,7 @@ class Profile:
     instructions: str
     """Extra system-prompt text for the responder."""
     safety_level: str = "standard"
-    """``standard`` or ``strict`` (see responders.safety)."""
+    """``standard`` or ``strict`` (see safety.screen)."""
     handoff_after_angry_turns: int | None = None
     """Suggest a human hand-off once this many turns in a row are angry."""
     handoff_message: str = ""
@@ -57,7 +57,15 @@ MENTAL_HEALTH = Profile(
     trend_report_every=3,
 )
 
-PROFILES: dict[str, Profile] = {p.name: p for p in (DEFAULT, CUSTOMER_SERVICE, MENTAL_HEALTH)}
+CASUAL = Profile(
+    name="casual",
+    instructions=(
+        "You are a friendly, casual chat partner. Match the user's energy, react to what they tell you "
+        "and keep it light and short, one or two sentences."
+    ),
+)
+
+PROFILES: dict[str, Profile] = {p.name: p for p in (DEFAULT, CUSTOMER_SERVICE, MENTAL_HEALTH, CASUAL)}
 
 
 def get_profile(name: str) -> Profile:

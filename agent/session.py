@@ -1,82 +1,105 @@
-"""A live session: perception events in, typed events out.
+"""A live session: the composition of the pipeline's processors, plus the queues between them.
 
-Audio: ``push_audio`` → streaming resampler (16 kHz mono) → bounded queue (back-pressure, never a
-silent drop) → VAD → partial transcripts while speaking → at the end of an utterance, a turn.
-Video: ``push_video_frame`` keeps only the newest frame; a task samples it at ``video_fps`` and
-detects faces in the executor, dropping frames (counted) when the executor is saturated.
-Turns (spoken or typed) run one at a time: ASR, voice and face experts concurrently; a provisional
-emotion from the partial transcript; text expert; fusion; mood; safety; a streamed reply.
-Every CPU-bound call runs in the shared ``BoundedExecutor``.
+```
+push_audio ─ input:  resample → audio queue (bounded: push_audio waits, never drops)
+audio loop ─ audio:  vad → partial_asr → turns ─────────────┐ (TurnStarted on the turn queue)
+push_video_frame → newest frame only                        │
+video loop ─ video:  video_sampler → face_detect → wire_out │ (faces into the face memory)
+send_text ──────────────────────────────────────────────────┤
+turn loop ─ turn:    recognise → text_expert → fuse → mood → safety → handoff → respond
+                     → scoring_gate → wire_out
+interrupt() ─ an Interrupt control frame straight into the turn chain (overtakes the queue)
+```
+
+Spoken replies (``agent.speech``, docs/VOICE.md): ``barge_in`` after ``vad`` (echo guard; a user
+speech start over the agent's voice stops it and interrupts the reply) and ``speak`` after
+``respond`` (sentences → server TTS or the host's ``on_speech`` hook); the page or host reports its
+own playback with ``report_speech``.
+
+Every CPU-bound call runs in the shared ``BoundedExecutor``; stage timings come from the
+``StageTimer`` observer; wire events go to the session's ``EventBus``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
+import dataclasses
 import time
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from typing import Any
 
 import numpy as np
 
-from agent.components import Components
-from agent.executors import BoundedExecutor, Saturated
-from agent.metrics import StageTimes
-from agent.mood import MoodTracker
-from agent.profiles import Profile, get_profile
-from agent.replies import ReplyStreamer
-from agent.turns import fuse_scores, present_windows
-from agent.wire import (
-    ErrorMsg,
-    FaceMsg,
-    HandoffMsg,
-    MetricsMsg,
-    MoodMsg,
-    MoodShiftMsg,
-    ReplyDeltaMsg,
-    ReplyMsg,
-    SpeechMsg,
-    SummaryMsg,
-    TrendReportMsg,
-    Wire,
-    emotion_msg,
-    scores_msg,
-    transcript_msg,
+from emotion_agent.agent.alerts import EscalationHook
+from emotion_agent.agent.bus import EventBus
+from emotion_agent.agent.components import Components
+from emotion_agent.agent.executors import BoundedExecutor
+from emotion_agent.agent.metrics import StageTimes
+from emotion_agent.agent.mood import MoodTracker
+from emotion_agent.agent.observers import StageTimer
+from emotion_agent.agent.pipeline import FrameProcessor, Pipeline, error_text
+from emotion_agent.agent.processors.barge_in import BargeIn
+from emotion_agent.agent.processors.conversation import Conversation
+from emotion_agent.agent.processors.face_detect import FaceDetect
+from emotion_agent.agent.processors.face_memory import FaceMemory
+from emotion_agent.agent.processors.fuse import Fuse
+from emotion_agent.agent.processors.handoff import Handoff
+from emotion_agent.agent.processors.mood import Mood
+from emotion_agent.agent.processors.partial_asr import PartialAsr
+from emotion_agent.agent.processors.recognise import Recognise
+from emotion_agent.agent.processors.resample import Resample
+from emotion_agent.agent.processors.respond import Respond
+from emotion_agent.agent.processors.safety import Safety
+from emotion_agent.agent.processors.scoring_gate import ScoringGate
+from emotion_agent.agent.processors.speak import Speak
+from emotion_agent.agent.processors.text_expert import TextExpertStage
+from emotion_agent.agent.processors.turns import TurnAssembler
+from emotion_agent.agent.processors.vad import Vad
+from emotion_agent.agent.processors.video_sampler import VideoSampler
+from emotion_agent.agent.processors.wire_out import WireOut
+from emotion_agent.agent.profiles import Profile, get_profile
+from emotion_agent.agent.serialize import wire_message
+from emotion_agent.agent.speech import SpeechHook, SpeechOut, TtsMode
+from emotion_agent.agent.wire import ErrorMsg, MetricsMsg, SummaryMsg
+from emotion_agent.core.events import SpeechStarted, VideoFrame
+from emotion_agent.core.frames import (
+    AudioChunk,
+    AudioInput,
+    EndOfAudio,
+    Frame,
+    Interrupt,
+    TurnFinished,
+    TurnStarted,
+    VideoInput,
 )
-from emotion_agent.events import (
-    EmotionEstimate,
-    ExpertScores,
-    FaceCrop,
-    Modality,
-    SpeechEnded,
-    SpeechStarted,
-    Transcript,
-    VideoFrame,
-)
-from emotion_agent.protocols import Turn
-from perception.audio import SAMPLE_RATE, AudioFormatError, StreamingResampler
-from perception.vad import VadSegmenter
+from emotion_agent.core.protocols import Turn
+from emotion_agent.perception.audio import SAMPLE_RATE
+from emotion_agent.perception.vad import VadConfig, VadSegmenter
 
 MAX_TEXT_CHARS = 4000
 """Typed turns longer than this are truncated (with an error event saying so)."""
 AUDIO_QUEUE_CHUNKS = 200
 """Bounded audio queue: about 4 s of 20 ms chunks before ``push_audio`` waits."""
-FACE_MEMORY_S = 30.0
-RECENT_FACE_S = 3.0
-MAX_FACES_PER_TURN = 8
+METRICS_EVERY_S = 2.0
 
 
-@dataclass
-class _TurnJob:
-    kind: str  # "speech" | "text"
-    text: str | None = None
-    utterance: SpeechEnded | None = None
-    partial: str = ""
-    t_ready: float = field(default_factory=time.perf_counter)
+class _AudioQueue(FrameProcessor):
+    """End of the input chain: chunks onto the bounded queue (``put`` waits when it is full)."""
+
+    name = "audio_queue"
+
+    def __init__(self, queue: asyncio.Queue[Frame], on_chunk: Any) -> None:
+        super().__init__()
+        self.queue = queue
+        self.on_chunk = on_chunk
+
+    async def process(self, frame: Frame) -> None:
+        if isinstance(frame, AudioChunk):
+            self.on_chunk(len(frame.pcm) / SAMPLE_RATE)
+        await self.queue.put(frame)
 
 
 class Session:
@@ -92,50 +115,82 @@ class Session:
         partial_interval_s: float = 1.0,
         history_limit: int = 20,
         reply: bool = True,
+        on_escalation: EscalationHook | None = None,
+        tts: TtsMode | None = None,
+        on_speech: SpeechHook | None = None,
     ) -> None:
+        """``tts``: browser, server or off (default ``settings.tts``); ``on_speech``: a host's own TTS
+        (gets each sentence and the stops; see ``agent.speech``)."""
         self.id = session_id or uuid.uuid4().hex[:12]
         self.components = components
         self.settings = components.settings
-        self.profile = profile if isinstance(profile, Profile) else get_profile(profile)
         self.executor = executor
         self.stage_times = stage_times or StageTimes()
         self.partial_interval_s = partial_interval_s
-        self.history: deque[Turn] = deque(maxlen=history_limit)
+        self.conversation = Conversation(profile if isinstance(profile, Profile) else get_profile(profile),
+                                         history_limit)
         self.reply_enabled = reply
-        self.mood = MoodTracker()
-        self.escalations = 0
-        self.turns = 0
-        self.latest_estimate: EmotionEstimate | None = None
-        self._subscribers: list[asyncio.Queue[dict[str, Any] | None]] = []
-        self._backlog: deque[dict[str, Any]] = deque(maxlen=256)
-        self._resampler = StreamingResampler()
-        self._vad: VadSegmenter | None = None
-        self._audio_q: asyncio.Queue[np.ndarray | None] = asyncio.Queue(maxsize=AUDIO_QUEUE_CHUNKS)
+        self.on_escalation = on_escalation
+        self.bus = EventBus()
+        self.speech = SpeechOut(tts or self.settings.tts, self._publish_frame, on_speech, self.stage_times)
+        self.faces = FaceMemory()
+        self._audio_q: asyncio.Queue[Frame] = asyncio.Queue(maxsize=AUDIO_QUEUE_CHUNKS)
+        self._turn_q: asyncio.Queue[TurnStarted | None] = asyncio.Queue()
         self._audio_pending = 0
         self._jobs_pending = 0
-        self._turn_q: asyncio.Queue[_TurnJob | None] = asyncio.Queue()
         self._latest_frame: VideoFrame | None = None
         self._frame_event = asyncio.Event()
-        self._faces: deque[FaceCrop] = deque()
         self._tasks: list[asyncio.Task[None]] = []
-        self._partial_task: asyncio.Task[None] | None = None
-        self._last_partial = ""
-        self._last_partial_at = 0.0
         self._started = False
         self._closed = False
+        self._last_metrics = 0.0
         self.audio_seconds_in = 0.0
-        self.audio_seconds_done = 0.0
         self.turn_audio_pending_s = 0.0
         self.video_frames_seen = 0
-        self.video_frames_dropped = 0
-        self._last_frame_ts = -1e9
-        self._last_face_msg = 0.0
-        self._scoring_turn = False  # from the end of an utterance to the reply's first text
-        self.video_frames_paused = 0
-        self._last_metrics = 0.0
-        self._replies = ReplyStreamer(components, executor, self.stage_times, self._emit,
-                                      first_text_timeout_s=self.settings.reply_first_text_timeout_s,
-                                      total_timeout_s=self.settings.reply_total_timeout_s)
+        self.video_frames_replaced = 0
+        self.input: Pipeline | None = None
+        self.audio: Pipeline | None = None
+        self.video: Pipeline | None = None
+        self.turn: Pipeline | None = None
+
+    # -- composition ------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        c, s, ex, conv = self.components, self.settings, self.executor, self.conversation
+        observers = [StageTimer(self.stage_times)]
+        self.input = Pipeline([Resample(), _AudioQueue(self._audio_q, self._count_audio)])
+        vad = VadSegmenter(VadConfig.from_settings(s))
+        self.audio = Pipeline([
+            Vad(vad),
+            PartialAsr(c, ex, self.partial_interval_s),
+            TurnAssembler(conv, self.faces, self._enqueue),
+            WireOut(self.bus),
+        ], observers)
+        gate = ScoringGate(enabled=s.video_pause_while_scoring)
+        self.video = Pipeline([
+            VideoSampler(s.video_fps),
+            FaceDetect(c, ex, self.faces, gate=gate),
+            WireOut(self.bus),
+        ], observers)
+        self.turn = Pipeline([
+            Recognise(c, ex, asr=True, rms_gate=s.rms_gate,
+                      share_encoder=s.share_whisper_encoder),
+            TextExpertStage(c, ex, conv),
+            Fuse(c, ex, conv),
+            Mood(conv),
+            Safety(c, ex, conv, session_id=self.id, on_escalation=self.on_escalation,
+                   webhook_url=s.safety_webhook_url),
+            Handoff(conv),
+            Respond(c, ex, conv, enabled=self.reply_enabled,
+                    first_text_timeout_s=s.reply_first_text_timeout_s, total_timeout_s=s.reply_total_timeout_s,
+                    guard=s.reply_guard),
+            gate,
+            WireOut(self.bus),
+        ], observers)
+        self.audio.insert(BargeIn(self.speech, self._barge_in, min_dbfs=s.barge_in_min_dbfs,
+                                  margin_db=s.barge_in_margin_db, tail_s=s.echo_tail_ms / 1000,
+                                  onset_s=s.vad_min_speech_ms / 1000), after="vad")
+        self.turn.insert(Speak(self.speech, conv, ex, c.get_voice), after="respond")
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -143,13 +198,35 @@ class Session:
     def closed(self) -> bool:
         return self._closed
 
+    @property
+    def profile(self) -> Profile:
+        return self.conversation.profile
+
+    @property
+    def mood(self) -> MoodTracker:
+        return self.conversation.mood
+
+    @property
+    def history(self) -> deque[Turn]:
+        return self.conversation.history
+
+    @property
+    def latest_estimate(self) -> Any:
+        return self.conversation.latest_estimate
+
+    @property
+    def escalations(self) -> int:
+        return self.conversation.escalations
+
+    @property
+    def turns(self) -> int:
+        return self.conversation.turns
+
     async def start(self) -> None:
         if self._started:
             return
         self._started = True
-        from agent.analyze import vad_config
-
-        self._vad = VadSegmenter(vad_config(self.components))
+        self._build()
         self._tasks = [
             asyncio.create_task(self._audio_loop(), name=f"session-{self.id}-audio"),
             asyncio.create_task(self._video_loop(), name=f"session-{self.id}-video"),
@@ -161,16 +238,18 @@ class Session:
         if self._closed:
             return
         self._closed = True
-        tasks = [*self._tasks, *([self._partial_task] if self._partial_task else [])]
-        for task in tasks:
+        for task in self._tasks:
             task.cancel()
-        for task in tasks:
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
-        self._emit(SummaryMsg(**self.summary()))
-        for q in self._subscribers:
-            q.put_nowait(None)
+        for pipeline in (self.input, self.audio, self.video, self.turn):
+            if pipeline is not None:
+                with contextlib.suppress(Exception):
+                    await pipeline.close()
+        self.bus.publish(SummaryMsg(**self.summary()).dump())
+        self.bus.close()
 
     async def __aenter__(self) -> Session:
         await self.start()
@@ -181,42 +260,18 @@ class Session:
 
     def summary(self) -> dict[str, Any]:
         mood = self.mood.summary()
-        return {**mood, "escalations": self.escalations, "profile": self.profile.name}
+        return {**mood, "escalations": self.escalations, "profile": self.profile.name,
+                "reply_guard": self.conversation.guard.as_dict()}
 
     # -- events ----------------------------------------------------------------------------
 
-    async def events(self) -> AsyncIterator[dict[str, Any]]:
+    def events(self) -> AsyncIterator[dict[str, Any]]:
         """Wire events as JSON-ready dicts.  The first subscriber also gets what was sent before it."""
-        q: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
-        if not self._subscribers:
-            for backlog_item in self._backlog:
-                q.put_nowait(backlog_item)
-            self._backlog.clear()
-        self._subscribers.append(q)
-        if self._closed:
-            q.put_nowait(None)
-        try:
-            while True:
-                item = await q.get()
-                if item is None:
-                    return
-                yield item
-        finally:
-            with contextlib.suppress(ValueError):
-                self._subscribers.remove(q)
+        return self.bus.subscribe()
 
-    def _emit(self, msg: Wire) -> None:
-        if self._scoring_turn and isinstance(msg, (ReplyDeltaMsg, ReplyMsg)):
-            self._scoring_turn = False
-        data = msg.dump()
-        if not self._subscribers:
-            self._backlog.append(data)
-        for q in self._subscribers:
-            q.put_nowait(data)
-
-    def _error(self, where: str, exc: BaseException | str) -> None:
-        text = exc if isinstance(exc, str) else (str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-        self._emit(ErrorMsg(message=text, where=where))
+    def report_error(self, where: str, exc: BaseException | str) -> None:
+        """An ``error`` event for the host (bad input, a failed stage); the session goes on."""
+        self.bus.publish(ErrorMsg(message=error_text(exc), where=where).dump())
 
     # -- inputs ----------------------------------------------------------------------------
 
@@ -224,28 +279,28 @@ class Session:
         """Any chunk of PCM (int16 or float; (n,) or (n, channels)) at any rate.  Waits when full."""
         if self._closed:
             raise RuntimeError(f"session {self.id} is closed")
-        if not self._started:
-            await self.start()
+        await self.start()
+        assert self.input is not None
         try:
-            chunk = self._resampler(pcm, sample_rate)
-        except AudioFormatError as exc:
-            self._error("push_audio", exc)
+            await self.input.push(AudioInput(pcm, sample_rate))
+        except ValueError as exc:  # AudioFormatError: wrong shape, rate or dtype
+            self.report_error("push_audio", exc)
             raise
-        if chunk.size:
-            self.audio_seconds_in += len(chunk) / SAMPLE_RATE
-            self._audio_pending += 1
-            await self._audio_q.put(chunk)
+
+    def _count_audio(self, seconds: float) -> None:
+        self.audio_seconds_in += seconds
+        self._audio_pending += 1
 
     def push_video_frame(self, image_bgr: np.ndarray, timestamp: float) -> None:
-        """Keep only the newest frame; older unprocessed ones are dropped (and counted)."""
+        """Keep only the newest frame; older unprocessed ones are replaced (and counted)."""
         if self._closed:
             return
         if image_bgr.ndim != 3 or image_bgr.shape[2] != 3:
-            self._error("push_video_frame", f"expected a BGR image (h, w, 3), got shape {image_bgr.shape}")
+            self.report_error("push_video_frame", f"expected a BGR image (h, w, 3), got shape {image_bgr.shape}")
             return
         self.video_frames_seen += 1
         if self._latest_frame is not None:
-            self.video_frames_dropped += 1
+            self.video_frames_replaced += 1
         self._latest_frame = VideoFrame(image_bgr, float(timestamp))
         self._frame_event.set()
 
@@ -253,342 +308,184 @@ class Session:
         """A typed turn.  Bad input (empty, non-UTF-8, huge) gets an error event; the session goes on."""
         if self._closed:
             raise RuntimeError(f"session {self.id} is closed")
-        if not self._started:
-            await self.start()
+        await self.start()
         if isinstance(text, bytes):
             try:
                 text = text.decode("utf-8")
             except UnicodeDecodeError:
-                self._error("send_text", "text is not valid UTF-8; nothing was sent")
+                self.report_error("send_text", "text is not valid UTF-8; nothing was sent")
                 return
         if not isinstance(text, str):
-            self._error("send_text", f"text must be a string, got {type(text).__name__}")
+            self.report_error("send_text", f"text must be a string, got {type(text).__name__}")
             return
         try:
             text.encode("utf-8")
         except UnicodeEncodeError:  # lone surrogates: undecodable bytes smuggled in a str
-            self._error("send_text", "text is not valid UTF-8; nothing was sent")
+            self.report_error("send_text", "text is not valid UTF-8; nothing was sent")
             return
         text = text.replace("\x00", "").strip()
         if not text:
-            self._error("send_text", "empty text: nothing to respond to")
+            self.report_error("send_text", "empty text: nothing to respond to")
             return
         if len(text) > MAX_TEXT_CHARS:
-            self._error("send_text", f"text of {len(text)} characters truncated to {MAX_TEXT_CHARS}")
+            self.report_error("send_text", f"text of {len(text)} characters truncated to {MAX_TEXT_CHARS}")
             text = text[:MAX_TEXT_CHARS]
-        await self._enqueue(_TurnJob("text", text=text))
+        await self._enqueue(TurnStarted(self.conversation.next_turn(), "text", text=text))
+
+    async def interrupt(self) -> None:
+        """Barge-in: stop the reply being generated now (the control frame overtakes queued turns)."""
+        if self.turn is not None and not self._closed:
+            await self.turn.push(Interrupt())
+
+    # -- the agent's voice ------------------------------------------------------------------
+
+    def _publish_frame(self, frame: Frame) -> None:
+        msg = wire_message(frame)
+        if msg is not None:
+            self.bus.publish(msg.dump())
+
+    async def _barge_in(self, event: SpeechStarted) -> None:
+        """The user spoke over the agent: stop the voice now, cancel the reply, mark it cut."""
+        turn = self.speech.turn
+        if self.speech.interrupt(trigger_t=event.t):
+            self._mark_interrupted(turn)
+        await self.interrupt()
+
+    def _mark_interrupted(self, turn: int, spoken: str | None = None) -> None:
+        """The newest reply, if already complete in the history, was cut while being spoken: mark it
+        (the next reply's ``context["interrupted"]``), keeping only what was said when that is known.
+        A reply still being generated is marked by ``respond`` itself."""
+        history = self.conversation.history
+        if not history or history[-1].role != "assistant" or history[-1].interrupted:
+            return
+        said = spoken if spoken is not None else self.speech.spoken_text(turn)
+        history[-1] = dataclasses.replace(history[-1], interrupted=True,
+                                          text=said if said else history[-1].text)
+
+    async def report_speech(self, state: str, *, turn: int = 0, reason: str = "done",
+                            prosody: dict[str, float] | None = None, spoken: str | None = None) -> None:
+        """The page's or the host's own voice started or stopped playing a reply.
+
+        ``state`` "started" / "stopped"; ``reason`` "done" or "interrupted" (the user pressed Stop or
+        muted the speaker: the reply is cut as for a barge-in); ``spoken``: what was said before an
+        interruption.  Publishes ``speech_out_started`` / ``speech_out_stopped``."""
+        source = self.speech.source if self.speech.source == "host" else "browser"
+        if state == "started":
+            self.speech.started(turn, source, prosody)
+        elif state == "stopped" and reason == "interrupted":
+            if turn and turn != self.speech.turn:
+                return
+            cut = self.speech.turn
+            if self.speech.interrupt():
+                self._mark_interrupted(cut, spoken)
+                await self.interrupt()
+        elif state == "stopped":
+            self.speech.stopped(turn, source, "done")
+
+    async def set_speaker(self, on: bool) -> None:
+        """Speaker on or off (the page's toggle).  Off while speaking stops the voice at once."""
+        self.speech.enabled = on and self.speech.mode != "off"
+        if not self.speech.enabled:
+            turn = self.speech.turn
+            if self.speech.interrupt():
+                self._mark_interrupted(turn)
+                await self.interrupt()
+
+    def speech_audio(self) -> AsyncIterator[np.ndarray]:
+        """Server TTS: the agent's voice as 20 ms int16 frames of 48 kHz mono at real-time pace
+        (silence between replies), for hosts without WebRTC.  ``web.tts_track`` wraps the same."""
+        if self.speech.playout is None:
+            raise RuntimeError(f"no server voice in this session (tts={self.speech.mode!r}; "
+                               "set EMOTION_AGENT_TTS=server)")
+        return self.speech.playout.frames()
 
     async def flush(self) -> None:
         """End of input: close an open utterance and wait until every queued turn is done."""
+        await self.start()
         self._audio_pending += 1
-        await self._audio_q.put(None)
+        await self._audio_q.put(EndOfAudio())
         while self._audio_pending or self._jobs_pending:
             if self._closed:
                 return
             await asyncio.sleep(0.02)
 
-    async def _enqueue(self, job: _TurnJob) -> None:
+    async def _enqueue(self, turn: TurnStarted) -> None:
         self._jobs_pending += 1
-        await self._turn_q.put(job)
+        if turn.utterance is not None:
+            self.turn_audio_pending_s += turn.utterance.duration
+        await self._turn_q.put(turn)
 
-    # -- audio -----------------------------------------------------------------------------
+    # -- loops -----------------------------------------------------------------------------
 
     async def _audio_loop(self) -> None:
-        assert self._vad is not None
+        assert self.audio is not None
         while True:
-            chunk = await self._audio_q.get()
-            if chunk is None:
-                events: list[SpeechStarted | SpeechEnded] = self._vad.flush()
-            else:
-                started = time.perf_counter()
-                events = self._vad.process(chunk)
-                self.stage_times.add("vad", (time.perf_counter() - started) * 1000)
-                self.audio_seconds_done += len(chunk) / SAMPLE_RATE
-            for event in events:
-                if isinstance(event, SpeechStarted):
-                    self._last_partial, self._last_partial_at = "", time.perf_counter()
-                    self._emit(SpeechMsg(state="started", start=round(event.start, 3)))
-                else:
-                    self._emit(SpeechMsg(state="ended", start=round(event.start, 3), end=round(event.end, 3)))
-                    self.turn_audio_pending_s += event.duration
-                    await self._enqueue(_TurnJob("speech", utterance=event, partial=self._last_partial))
-            self._audio_pending -= 1
-            if self._vad.in_speech and time.perf_counter() - self._last_partial_at >= self.partial_interval_s:
-                self._maybe_partial()
+            frame = await self._audio_q.get()
+            try:
+                await self.audio.push(frame)
+            finally:
+                self._audio_pending -= 1
             self._maybe_metrics()
 
-    def _maybe_partial(self) -> None:
-        if self._partial_task is not None and not self._partial_task.done():
-            return  # still transcribing the previous partial: skip, partials are best-effort
-        assert self._vad is not None
-        audio, start = self._vad.current_audio, self._vad.current_start
-        self._last_partial_at = time.perf_counter()
-        self._partial_task = asyncio.create_task(self._partial(audio, start))
-
-    async def _partial(self, audio: np.ndarray, start: float) -> None:
-        transcriber = self.components.get_transcriber()
-        try:
-            result: Transcript = await self.executor.try_run(transcriber.transcribe, audio, start=start,
-                                                             is_final=False)
-        except Saturated:
-            return
-        except Exception as exc:
-            self._error("asr_partial", exc)
-            return
-        if result.text and self._vad is not None and self._vad.in_speech:
-            self._last_partial = result.text
-            self._emit(transcript_msg(result))
-
-    def _maybe_metrics(self, every_s: float = 2.0) -> None:
+    def _maybe_metrics(self) -> None:
         now = time.perf_counter()
-        if now - self._last_metrics >= every_s:
+        if now - self._last_metrics >= METRICS_EVERY_S:
             self._last_metrics = now
-            self._emit(self.metrics())
+            self.bus.publish(self.metrics().dump())
+
+    @property
+    def audio_seconds_done(self) -> float:
+        return self._vad_stage().seconds_done if self.audio is not None else 0.0
 
     @property
     def audio_lag_s(self) -> float:
         """Audio received but not yet through VAD, plus ended utterances not yet scored."""
         return max(0.0, self.audio_seconds_in - self.audio_seconds_done) + self.turn_audio_pending_s
 
-    def metrics(self) -> MetricsMsg:
-        return MetricsMsg(audio_lag_s=round(self.audio_lag_s, 3), audio_seconds=round(self.audio_seconds_in, 3),
-                          video_frames_seen=self.video_frames_seen,
-                          video_frames_dropped=self.video_frames_dropped + self.executor.rejected,
-                          video_frames_paused=self.video_frames_paused,
-                          stage_ms=self.stage_times.summary())
+    def _vad_stage(self) -> Vad:
+        assert self.audio is not None
+        stage = self.audio.get("vad")
+        assert isinstance(stage, Vad)
+        return stage
 
-    # -- video -----------------------------------------------------------------------------
+    def _face_stage(self) -> FaceDetect | None:
+        if self.video is None:
+            return None
+        stage = self.video.get("face_detect")
+        return stage if isinstance(stage, FaceDetect) else None
+
+    def metrics(self) -> MetricsMsg:
+        face = self._face_stage()
+        dropped = self.video_frames_replaced + (face.dropped if face else 0)
+        return MetricsMsg(audio_lag_s=round(self.audio_lag_s, 3), audio_seconds=round(self.audio_seconds_in, 3),
+                          video_frames_seen=self.video_frames_seen, video_frames_dropped=dropped,
+                          video_frames_paused=face.paused if face else 0,
+                          stage_ms=self.stage_times.summary(), reply_guard=self.conversation.guard.as_dict())
 
     async def _video_loop(self) -> None:
-        min_gap = 1.0 / max(self.settings.video_fps, 0.1)
+        assert self.video is not None
         while True:
             await self._frame_event.wait()
             self._frame_event.clear()
             frame, self._latest_frame = self._latest_frame, None
-            if frame is None or frame.timestamp - self._last_frame_ts < min_gap:
-                continue
-            if self._scoring_turn and self.settings.video_pause_while_scoring:
-                # The utterance's faces are in already; its ASR, experts and first reply text need the cores.
-                self.video_frames_paused += 1
-                continue
-            self._last_frame_ts = frame.timestamp
-            detector = self.components.get_face_detector()
-            started = time.perf_counter()
-            try:
-                face = await self.executor.try_run(detector.detect_largest, frame.image, frame.timestamp)
-            except Saturated:
-                self.video_frames_dropped += 1
-                continue
-            except Exception as exc:
-                self._error("face_detect", exc)
-                continue
-            self.stage_times.add("face_detect", (time.perf_counter() - started) * 1000)
-            if face is None:
-                continue
-            self._faces.append(face)
-            while self._faces and self._faces[0].timestamp < face.timestamp - FACE_MEMORY_S:
-                self._faces.popleft()
-            if time.perf_counter() - self._last_face_msg > 0.5:
-                self._last_face_msg = time.perf_counter()
-                self._emit(FaceMsg(box=face.box, timestamp=round(face.timestamp, 3)))
-
-    def _faces_for(self, job: _TurnJob) -> list[FaceCrop]:
-        faces: list[FaceCrop] = []
-        if job.utterance is not None:
-            u = job.utterance
-            faces = [f for f in self._faces if u.start - 0.25 <= f.timestamp <= u.end + 0.25]
-        if not faces:  # typed turn, or media clocks disagree: the faces seen just now
-            cutoff = time.monotonic() - RECENT_FACE_S
-            faces = [f for f in self._faces if f.t >= cutoff]
-        if len(faces) > MAX_FACES_PER_TURN:
-            idx = np.linspace(0, len(faces) - 1, MAX_FACES_PER_TURN).round().astype(int)
-            faces = [faces[i] for i in idx]
-        return faces
-
-    # -- turns -----------------------------------------------------------------------------
+            if frame is not None:
+                await self.video.push(VideoInput(frame))
 
     async def _turn_loop(self) -> None:
+        assert self.turn is not None
         while True:
             job = await self._turn_q.get()
             if job is None:
                 return
             try:
-                await self._turn(job)
+                await self.turn.push(job)
+                await self.turn.push(TurnFinished(job.turn))
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a turn must never take the session down
-                self._error("turn", exc)
+                self.report_error("turn", exc)
             finally:
                 self._jobs_pending -= 1
                 if job.utterance is not None:
                     self.turn_audio_pending_s = max(0.0, self.turn_audio_pending_s - job.utterance.duration)
 
-    async def _expert(self, modality: Modality, window: Any) -> ExpertScores | None:
-        started = time.perf_counter()
-        try:
-            expert = self.components.get_expert(modality)
-            scores: ExpertScores = await self.executor.run(expert.predict, window)
-        except Exception as exc:
-            self._error(f"{modality}_expert", exc)
-            return None
-        self.stage_times.add(modality, (time.perf_counter() - started) * 1000)
-        return scores
-
-    def _shares_encoder(self, transcriber: Any) -> bool:
-        """One Whisper encoder pass for ASR and the voice expert, when both sides support it."""
-        if not self.settings.share_whisper_encoder:
-            return False
-        try:
-            voice = self.components.get_expert("voice")
-            accepts = "on_encoded" in inspect.signature(transcriber.transcribe).parameters
-        except Exception:
-            return False
-        return accepts and hasattr(voice, "predict_states")
-
-    async def _voice_from_asr(self, window: np.ndarray, states: asyncio.Future[np.ndarray],
-                              asr: asyncio.Future[Any]) -> ExpertScores | None:
-        """Voice scores from the encoder states the ASR pass hands over; its own pass if none come."""
-        started = time.perf_counter()
-        await asyncio.wait({states, asr}, return_when=asyncio.FIRST_COMPLETED)
-        if not states.done():
-            return await self._expert("voice", window)
-        try:
-            from fusion.experts.voice_features import input_quality
-
-            expert: Any = self.components.get_expert("voice")
-            scores: ExpertScores = await self.executor.run(
-                expert.predict_states, states.result(), input_quality(window), started)
-        except Exception as exc:
-            self._error("voice_expert", exc)
-            return None
-        self.stage_times.add("voice", (time.perf_counter() - started) * 1000)
-        return scores
-
-    async def _fuse(self, scores: dict[Modality, ExpertScores | None]) -> EmotionEstimate | None:
-        if not any(v is not None for v in scores.values()):
-            return None
-        started = time.perf_counter()
-        try:
-            result = await self.executor.run(fuse_scores, scores, self.components.get_fuser())
-        except Exception as exc:
-            self._error("fusion", exc)
-            return None
-        self.stage_times.add("fusion", (time.perf_counter() - started) * 1000)
-        return result.estimate
-
-    async def _turn(self, job: _TurnJob) -> None:
-        self._scoring_turn = job.utterance is not None
-        try:
-            await self._score_turn(job)
-        finally:
-            self._scoring_turn = False
-
-    async def _score_turn(self, job: _TurnJob) -> None:
-        self.turns += 1
-        turn_no = self.turns
-        t0 = job.t_ready
-        faces = self._faces_for(job)
-        scores: dict[Modality, ExpertScores | None] = {"face": None, "voice": None, "text": None}
-        prefix = "eou" if job.kind == "speech" else "text"
-        text = job.text or ""
-        if job.utterance is not None:
-            u = job.utterance
-            windows, _ = present_windows(_inputs(u.audio, None, faces), self.settings.rms_gate)
-            transcriber = self.components.get_transcriber()
-            asr_started = time.perf_counter()
-            shared = "voice" in windows and self._shares_encoder(transcriber)
-            loop = asyncio.get_running_loop()
-            states: asyncio.Future[np.ndarray] = loop.create_future()
-
-            def on_encoded(value: np.ndarray) -> None:  # runs in the ASR worker thread
-                loop.call_soon_threadsafe(lambda: None if states.done() else states.set_result(value))
-
-            asr_kwargs: dict[str, Any] = {"start": u.start}
-            if shared:
-                asr_kwargs["on_encoded"] = on_encoded
-            asr = asyncio.ensure_future(self.executor.run(transcriber.transcribe, u.audio, **asr_kwargs))
-            side: dict[Modality, asyncio.Future[ExpertScores | None]] = {}
-            if "face" in windows:
-                side["face"] = asyncio.ensure_future(self._expert("face", windows["face"]))
-            if "voice" in windows:
-                side["voice"] = asyncio.ensure_future(
-                    self._voice_from_asr(windows["voice"], states, asr) if shared
-                    else self._expert("voice", windows["voice"]))
-            for m, fut in side.items():
-                scores[m] = await fut
-            if not asr.done() and job.partial and any(scores.values()):
-                partial_text = await self._expert("text", job.partial)
-                provisional = await self._fuse({**scores, "text": partial_text})
-                if provisional is not None:
-                    self._emit(emotion_msg(provisional, provisional=True, turn=turn_no))
-                    self.stage_times.add(f"{prefix}_to_provisional_emotion", (time.perf_counter() - t0) * 1000)
-            try:
-                transcript = await asr
-                asr_s = time.perf_counter() - asr_started
-                self.stage_times.add("asr", asr_s * 1000)
-                self.stage_times.add("asr_rtf", asr_s / max(u.duration, 1e-3))  # unitless, not ms
-                text = transcript.text
-                self._emit(transcript_msg(transcript))
-            except Exception as exc:
-                self._error("asr", exc)
-        if text.strip():
-            scores["text"] = await self._expert("text", text)
-        for s in scores.values():
-            if s is not None:
-                self._emit(scores_msg(s))
-        estimate = await self._fuse(scores)
-        if estimate is not None:
-            self.latest_estimate = estimate
-            self._emit(emotion_msg(estimate, turn=turn_no))
-            self.stage_times.add(f"{prefix}_to_emotion", (time.perf_counter() - t0) * 1000)
-            self._update_mood(estimate)
-        if not text.strip():
-            return  # nothing was said in words: no reply to a cough
-        self.history.append(Turn("user", text, estimate.label if estimate else None))
-        reply = await self._reply(text, estimate, turn_no, t0, prefix)
-        if reply:
-            self.history.append(Turn("assistant", reply))
-
-    def _update_mood(self, estimate: EmotionEstimate) -> None:
-        shift = self.mood.update(estimate)
-        self._emit(MoodMsg(valence=round(self.mood.valence, 4), arousal=round(self.mood.arousal, 4),
-                           trend=self.mood.trend(), t=round(time.monotonic(), 3)))
-        if shift is not None:
-            self._emit(MoodShiftMsg(from_=shift.from_state, to=shift.to_state, t=round(shift.t, 3)))
-        every = self.profile.trend_report_every
-        if every and self.turns % every == 0:
-            trend = self.mood.trend()
-            self._emit(TrendReportMsg(trend=trend, turns=self.turns,
-                                      text=f"Over the last {self.turns} check-ins your mood looks {trend}."))
-
-    async def _reply(self, text: str, estimate: EmotionEstimate | None, turn_no: int, t0: float,
-                     prefix: str) -> str:
-        # In the executor: the first call loads the safety screen's sentence encoder, and each check
-        # embeds the text (≈ 10 ms), neither of which belongs on the event loop.
-        verdict = await self.executor.run(self._check_user, text)
-        if verdict.flagged:
-            self.escalations += 1
-            self._emit(self._replies.escalation(verdict, "user"))
-            return self._replies.fixed_reply(verdict.message, turn_no, "safety")
-        handoff = self.profile.handoff_after_angry_turns
-        if handoff and self.mood.streak("angry") >= handoff:
-            self._emit(HandoffMsg(reason=f"angry for {self.mood.streak('angry')} turns in a row",
-                                  message=self.profile.handoff_message))
-        if not self.reply_enabled:
-            return ""
-        return await self._replies.stream(
-            list(self.history), estimate, self.mood, self.profile, turn_no, t0, prefix,
-            on_escalation=self._count_escalation,
-        )
-
-    def _check_user(self, text: str) -> Any:
-        return self.components.get_safety().check_user(text, level=self.profile.safety_level)
-
-    def _count_escalation(self) -> None:
-        self.escalations += 1
-
-
-def _inputs(audio: np.ndarray | None, text: str | None, faces: Sequence[FaceCrop]) -> Any:
-    from agent.turns import TurnInputs
-
-    return TurnInputs(audio=audio, text=text, faces=tuple(faces))

@@ -1,7 +1,7 @@
 """Wire messages: what hosts and the browser receive.  Pydantic models, each with a ``type`` literal.
 
-Internal events are frozen dataclasses (``emotion_agent.events``); they become wire dicts here, at the
-boundary, through ``to_wire``.
+Internal events are frozen dataclasses (``emotion_agent.core.events``); they become wire dicts here, at the
+boundary, through ``emotion_agent.agent.serialize``.
 """
 
 from __future__ import annotations
@@ -9,9 +9,6 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
-
-from emotion_agent.events import EmotionEstimate, Escalation, ExpertScores, Transcript
-from emotion_agent.labels import probs_to_dict
 
 
 class Wire(BaseModel):
@@ -82,10 +79,25 @@ class MoodShiftMsg(Wire):
 
 
 class EscalationMsg(Wire):
+    """The risk screen fired.  ``kind`` and ``severity`` follow the taxonomy in ``safety.taxonomy``;
+    ``rule`` names the pattern or model stage that fired and ``score`` is the classifier's score."""
+
     type: Literal["escalation"] = "escalation"
     kind: str
+    severity: str = "high"
     source: str
     message: str
+    rule: str = ""
+    score: float | None = None
+
+
+class RiskLevelMsg(Wire):
+    """The conversation's risk level changed; it only goes down when the user says so."""
+
+    type: Literal["risk_level"] = "risk_level"
+    level: str
+    previous: str
+    reason: str
 
 
 class ReplyDeltaMsg(Wire):
@@ -100,6 +112,31 @@ class ReplyMsg(Wire):
     responder: str
     turn: int = 0
     fallback_reason: str | None = None
+    interrupted: bool = False
+
+
+class SpeechOutStartedMsg(Wire):
+    """The agent's voice started a reply: on the page (``browser``), on the server's WebRTC audio
+    track (``server``) or in the host's own TTS (``host``).  ``prosody`` is the row of the prosody
+    table used (``responders.prosody``); ``t`` is the server's monotonic clock in seconds."""
+
+    type: Literal["speech_out_started"] = "speech_out_started"
+    turn: int = 0
+    source: Literal["browser", "server", "host"]
+    prosody: dict[str, float] | None = None
+    t: float
+
+
+class SpeechOutStoppedMsg(Wire):
+    """The agent's voice stopped: ``done`` (all said) or ``interrupted`` (barge-in, Stop, speaker off).
+    ``barge_in_ms``: for a barge-in, from the user's speech-start event to this stop."""
+
+    type: Literal["speech_out_stopped"] = "speech_out_stopped"
+    turn: int = 0
+    source: Literal["browser", "server", "host"]
+    reason: Literal["done", "interrupted"]
+    barge_in_ms: float | None = None
+    t: float
 
 
 class FaceMsg(Wire):
@@ -117,6 +154,9 @@ class MetricsMsg(Wire):
     video_frames_paused: int = 0
     """Frames skipped on purpose while a turn was scored (see settings.video_pause_while_scoring)."""
     stage_ms: dict[str, dict[str, float]]
+    reply_guard: dict[str, int] = {}
+    """Reply-guard counts so far (``responders.guard.GuardCounts.as_dict``): checked, flagged,
+    regenerated, fallbacks, flag_<kind>."""
 
 
 class ErrorMsg(Wire):
@@ -134,28 +174,7 @@ class SummaryMsg(Wire):
     mean_arousal: float
     escalations: int
     profile: str
-
-
-def transcript_msg(t: Transcript) -> TranscriptMsg:
-    return TranscriptMsg(text=t.text, is_final=t.is_final, start=round(t.start, 3), end=round(t.end, 3))
-
-
-def scores_msg(s: ExpertScores) -> ExpertScoresMsg:
-    return ExpertScoresMsg(modality=s.modality, label=s.label, probs=probs_to_dict(s.probs),
-                           confidence=round(float(s.confidence), 4), latency_ms=round(s.latency_ms, 2))
-
-
-def emotion_msg(e: EmotionEstimate, provisional: bool = False, turn: int = 0) -> EmotionMsg:
-    return EmotionMsg(
-        label=e.label, probs=probs_to_dict(e.probs), confidence=round(float(e.confidence), 4),
-        weights={k: round(float(v), 4) for k, v in e.weights.items()}, explanation=e.explanation,
-        uncertain=e.uncertain, valence=round(e.valence, 4), arousal=round(e.arousal, 4),
-        provisional=provisional, fuser=e.fuser, turn=turn,
-    )
-
-
-def escalation_msg(e: Escalation) -> EscalationMsg:
-    return EscalationMsg(kind=e.kind, source=e.source, message=e.message)
+    reply_guard: dict[str, int] = {}
 
 
 class HandoffMsg(Wire):

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from fractions import Fraction
-from pathlib import Path
 
 import numpy as np
 from scipy.signal import resample_poly
@@ -82,22 +81,6 @@ def frames(audio: np.ndarray, frame_samples: int) -> Iterator[np.ndarray]:
     """Consecutive full frames of ``frame_samples``; a short tail is not yielded."""
     for start in range(0, len(audio) - frame_samples + 1, frame_samples):
         yield audio[start : start + frame_samples]
-
-
-def read_audio(path: Path) -> np.ndarray:
-    """Read a wav/flac (soundfile) or any container PyAV decodes → float32 mono 16 kHz."""
-    import soundfile as sf
-
-    try:
-        data, rate = sf.read(str(path), dtype="float32", always_2d=False)
-    except (RuntimeError, sf.LibsndfileError):
-        from perception.decode import decode_media
-
-        media = decode_media(Path(path), video_fps=None)
-        if media.audio is None:
-            raise AudioFormatError(f"{path}: no audio track") from None
-        return media.audio
-    return to_model_input(data, int(rate))
 
 
 class StreamingResampler:

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import av
 import numpy as np
+import soundfile as sf
 
-from emotion_agent.events import VideoFrame
-from perception.audio import SAMPLE_RATE, to_model_input
+from emotion_agent.core.events import VideoFrame
+from emotion_agent.perception.audio import SAMPLE_RATE, AudioFormatError, to_model_input
 
 
 class MediaDecodeError(ValueError):
@@ -95,3 +96,15 @@ def decode_media(path: Path, video_fps: float | None = 4.0) -> Media:
 def _reason(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text[:160]
+
+
+def read_audio(path: Path) -> np.ndarray:
+    """Read a wav/flac (soundfile) or any container PyAV decodes → float32 mono 16 kHz."""
+    try:
+        data, rate = sf.read(str(path), dtype="float32", always_2d=False)
+    except (RuntimeError, sf.LibsndfileError):
+        media = decode_media(Path(path), video_fps=None)
+        if media.audio is None:
+            raise AudioFormatError(f"{path}: no audio track") from None
+        return media.audio
+    return to_model_input(data, int(rate))

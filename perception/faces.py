@@ -16,8 +16,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from emotion_agent.events import FaceCrop
-from emotion_agent.settings import get_settings
+from emotion_agent.core.events import FaceCrop
+from emotion_agent.core.settings import get_settings
 
 DEFAULT_CASCADE = "haarcascade_frontalface_default.xml"
 

@@ -25,7 +25,7 @@ import numpy as np
 from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from perception.decode import av_frame_to_array
+from emotion_agent.perception.decode import av_frame_to_array
 
 log = logging.getLogger(__name__)
 

@@ -27,9 +27,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from emotion_agent.events import Transcript
-from emotion_agent.models import ModelNotFoundError, locate
-from perception.audio import SAMPLE_RATE, check_model_input
+from emotion_agent.core.events import Transcript
+from emotion_agent.core.models import ModelNotFoundError, locate
+from emotion_agent.perception.audio import SAMPLE_RATE, check_model_input
 
 logger = logging.getLogger(__name__)
 
@@ -89,12 +89,19 @@ class WhisperTranscriber:
              beam_size: int = 1, partial_window: bool = True) -> WhisperTranscriber:
         return cls(load_whisper(spec, compute_type, threads), beam_size=beam_size, partial_window=partial_window)
 
-    def transcribe(self, audio: np.ndarray, *, start: float = 0.0, is_final: bool = True,
-                   on_encoded: Callable[[np.ndarray], None] | None = None) -> Transcript:
-        """Transcribe one utterance.  ``on_encoded``, if given, receives the encoder states of the
-        utterance's first 30 s window (float32 ``(n_frames, d_model)``, as ``encode_audio`` returns
-        them) as soon as the encoder has run and before decoding starts, so the voice expert can use
-        the same encoder pass instead of running its own."""
+    def transcribe(self, audio: np.ndarray, *, start: float = 0.0, is_final: bool = True) -> Transcript:
+        """Transcribe one utterance (or, with ``is_final=False``, the part heard so far)."""
+        return self._transcribe(audio, start, is_final, None)
+
+    def transcribe_sharing_encoder(self, audio: np.ndarray, *, start: float = 0.0,
+                                   on_encoded: Callable[[np.ndarray], None]) -> Transcript:
+        """A final transcript whose encoder states (the first 30 s window, float32
+        ``(n_frames, d_model)`` as ``encode_audio`` returns them) go to ``on_encoded`` as soon as the
+        encoder has run and before decoding starts, so the voice expert can reuse the pass."""
+        return self._transcribe(audio, start, True, on_encoded)
+
+    def _transcribe(self, audio: np.ndarray, start: float, is_final: bool,
+                    on_encoded: Callable[[np.ndarray], None] | None) -> Transcript:
         audio = check_model_input(audio)
         end = start + len(audio) / SAMPLE_RATE
         if audio.size < SAMPLE_RATE // 10:

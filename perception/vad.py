@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emotion_agent.events import SpeechEnded, SpeechStarted
-from perception.audio import SAMPLE_RATE, float_to_int16
+from emotion_agent.core.events import SpeechEnded, SpeechStarted
+from emotion_agent.core.settings import Settings
+from emotion_agent.perception.audio import SAMPLE_RATE, float_to_int16
 
 FrameClassifier = Callable[[np.ndarray], bool]
 """Takes one frame of float32 16 kHz audio, returns True when it holds speech."""
@@ -36,6 +37,12 @@ class VadConfig:
     """Consecutive voiced audio needed to start one (shorter blips are ignored)."""
     max_utterance_s: float = 15.0
     """Utterances are cut here so a monologue still produces turns."""
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> VadConfig:
+        return cls(frame_ms=s.vad_frame_ms, aggressiveness=s.vad_aggressiveness, preroll_ms=s.vad_preroll_ms,
+                   hangover_ms=s.vad_hangover_ms, min_speech_ms=s.vad_min_speech_ms,
+                   max_utterance_s=s.vad_max_utterance_s)
 
     def __post_init__(self) -> None:
         if self.frame_ms not in (10, 20, 30):

@@ -1,4 +1,4 @@
-"""Reply generation and the safety layer.
+"""Reply generation.
 
 * ``prompting``: one place that turns (history, emotion estimate, mood trend, host text) into a
   chat system prompt or a control prefix.
@@ -6,14 +6,11 @@
 * ``llm.LlamaCppResponder``: offline default (SmolLM2-135M-Instruct GGUF through llama.cpp).
 * ``hf.DialoGPTResponder`` / ``hf.T5Responder``: transformers generators from a hub id or path.
 * ``langchain.LangChainResponder``: any LangChain chat model.
-* ``fallback.GuardedResponder``: deadlines and failure → template.
-* ``safety.SafetyPolicy``: crisis / abuse screening of user text and of replies (phrase patterns in
-  ``safety_patterns``, a nearest-exemplar stage in ``safety_semantic``).
 * ``registry.load_responder``: builds the configured responder from settings.
 
 Heavy imports (torch, llama_cpp, langchain) happen inside the submodules only.
 """
 
-from responders.base import ResponderError, respond
+from emotion_agent.responders.base import ResponderError, respond
 
 __all__ = ["ResponderError", "respond"]

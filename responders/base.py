@@ -1,45 +1,28 @@
 """Helpers shared by every responder: the ``respond`` convenience and context passing.
 
-Every responder here has ``stream(history, estimate, context=None)``.  ``context`` is an optional
-mapping the agent passes per turn (``mood_trend`` and the host profile's ``instructions``); it is a
-keyword so that a plain ``Responder`` (two positional arguments) still fits the protocol.
+Every responder has ``stream(history, estimate, context=None)`` (the ``Responder`` protocol);
+``context`` is the mapping the agent passes per turn (``mood_trend``, the profile's
+``instructions``).
 """
 
 from __future__ import annotations
 
-import inspect
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from emotion_agent.events import EmotionEstimate
-from emotion_agent.protocols import Responder, Turn
+from emotion_agent.core.events import EmotionEstimate
+from emotion_agent.core.protocols import Responder, Turn
 
 
 class ResponderError(RuntimeError):
     """A responder could not produce a reply (bad input or a model failure)."""
 
 
-def accepts_context(responder: Responder) -> bool:
-    """True when ``responder.stream`` takes the ``context`` keyword."""
-    try:
-        return "context" in inspect.signature(responder.stream).parameters
-    except (TypeError, ValueError):
-        return False
-
-
-def open_stream(responder: Responder, history: Sequence[Turn], estimate: EmotionEstimate | None,
-                context: Mapping[str, Any] | None = None) -> Iterator[str]:
-    """``responder.stream(...)``, passing ``context`` only to responders that take it."""
-    if context is not None and accepts_context(responder):
-        return responder.stream(history, estimate, context=context)  # type: ignore[call-arg]
-    return responder.stream(history, estimate)
-
-
 def respond(responder: Responder, history: Sequence[Turn], estimate: EmotionEstimate | None,
             context: Mapping[str, Any] | None = None) -> str:
     """The whole reply as one string (the streamed deltas joined, outer whitespace stripped)."""
-    return "".join(open_stream(responder, history, estimate, context)).strip()
+    return "".join(responder.stream(history, estimate, context)).strip()
 
 
 def last_user_text(history: Sequence[Turn]) -> str:

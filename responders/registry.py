@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, get_args
 
-from emotion_agent.protocols import Responder
+from emotion_agent.core.protocols import Responder
 
 if TYPE_CHECKING:
-    from emotion_agent.settings import Settings
+    from emotion_agent.core.settings import Settings
 
-from emotion_agent.settings import ResponderName
+from emotion_agent.core.settings import ResponderName
 
 KINDS: tuple[str, ...] = get_args(ResponderName)
 
@@ -24,39 +24,42 @@ KINDS: tuple[str, ...] = get_args(ResponderName)
 def default_model(kind: str) -> str | None:
     """The model a kind uses when ``responder_model`` is not set."""
     if kind == "llm":
-        from responders.llm import DEFAULT_SPEC
+        from emotion_agent.responders.llm import DEFAULT_SPEC
 
         return DEFAULT_SPEC
     if kind == "dialogpt":
-        from responders.hf import DIALOGPT_DEFAULT
+        from emotion_agent.responders.hf import DIALOGPT_DEFAULT
 
         return DIALOGPT_DEFAULT
     if kind == "t5":
-        from responders.hf import T5_DEFAULT
+        from emotion_agent.responders.hf import T5_DEFAULT
 
         return T5_DEFAULT
     return None
 
 
-def build_responder(kind: str, model: str | None = None, threads: int = 1) -> Responder:
-    """One responder by kind (see module docstring); ``threads`` is the llama.cpp thread count."""
+def build_responder(kind: str, model: str | None = None, threads: int = 1,
+                    adapter: str | None = "default") -> Responder:
+    """One responder by kind (see module docstring); ``threads`` is the llama.cpp thread count,
+    ``adapter`` the LoRA GGUF for ``llm`` (``"default"``: the committed one; ``None``/``"none"``: none)."""
     if kind not in KINDS:
         raise ValueError(f"unknown responder {kind!r}; choose one of {list(KINDS)}")
     if kind == "template":
-        from responders.template import TemplateResponder
+        from emotion_agent.responders.template import TemplateResponder
 
         return TemplateResponder()
     spec = model or default_model(kind)
     assert spec is not None
     if kind == "llm":
-        from responders.llm import LlamaCppResponder, LlmOptions
+        from emotion_agent.responders.llm import LlamaCppResponder, LlmOptions
 
-        return LlamaCppResponder.load(spec, options=LlmOptions(n_threads=threads))
-    from responders.hf import DialoGPTResponder, T5Responder
+        return LlamaCppResponder.load(spec, options=LlmOptions(n_threads=threads), adapter=adapter)
+    from emotion_agent.responders.hf import DialoGPTResponder, T5Responder
 
     cls = DialoGPTResponder if kind == "dialogpt" else T5Responder
     return cls.load(spec)
 
 
 def load_responder(settings: Settings) -> Responder:
-    return build_responder(settings.responder, settings.responder_model, settings.responder_threads)
+    return build_responder(settings.responder, settings.responder_model, settings.responder_threads,
+                           settings.responder_adapter)

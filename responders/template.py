@@ -10,10 +10,10 @@ import hashlib
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from emotion_agent.events import EmotionEstimate
-from emotion_agent.labels import LABELS
-from emotion_agent.protocols import Turn
-from responders.base import last_user_text
+from emotion_agent.core.events import EmotionEstimate
+from emotion_agent.core.labels import LABELS
+from emotion_agent.core.protocols import Turn
+from emotion_agent.responders.base import last_user_text
 
 REPLIES: dict[str, tuple[str, ...]] = {
     "neutral": (

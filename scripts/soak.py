@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from agent.bench import SessionRun, build_replays, run_session
-from agent.facade import EmotionAwareAgent
-from emotion_agent.settings import get_settings
+from emotion_agent.agent.facade import EmotionAwareAgent
+from emotion_agent.core.settings import get_settings
+from emotion_agent.training.bench import SessionRun, build_replays, run_session
 
 
 def rss_mb() -> float:

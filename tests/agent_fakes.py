@@ -5,16 +5,18 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
-from agent.components import Components
-from emotion_agent.events import EmotionEstimate, ExpertScores, Modality, Transcript
-from emotion_agent.labels import LABEL_INDEX, LABELS, valence_arousal
-from emotion_agent.protocols import Turn
-from emotion_agent.settings import Settings
-from fusion.experts.base import make_scores
+from emotion_agent.agent.components import Components
+from emotion_agent.agent.pipeline import FrameProcessor
+from emotion_agent.core.events import EmotionEstimate, ExpertScores, Modality, Transcript
+from emotion_agent.core.frames import Frame
+from emotion_agent.core.labels import LABEL_INDEX, LABELS, valence_arousal
+from emotion_agent.core.protocols import Turn
+from emotion_agent.core.settings import Settings
+from emotion_agent.fusion.experts.base import make_scores
 
 
 class FakeExpert:
@@ -68,23 +70,37 @@ class FakeTranscriber:
 
 @dataclass
 class Verdict:
+    """Honours ``core.protocols.RiskVerdict``."""
+
     kind: str = "none"
     matched: str = ""
     message: str = ""
+    severity: str = "none"
+    score: float | None = None
 
     @property
     def flagged(self) -> bool:
         return self.kind != "none"
 
 
+CRISIS_MESSAGE = "Please reach out: call or text 988."
+
+
 class FakeSafety:
+    """Flags "kill myself" (user) and "you have depression" (reply); nothing else."""
+
     def check_user(self, text: str, level: str = "standard") -> Verdict:
         if "kill myself" in text.lower():
-            return Verdict("self_harm", "kill myself", "Please reach out: call or text 988.")
+            return Verdict("self_harm", "kill myself", CRISIS_MESSAGE, "high")
         return Verdict()
 
     def check_reply(self, text: str) -> Verdict:
-        return Verdict("unsafe_reply", "diagnosis", "") if "you have depression" in text.lower() else Verdict()
+        if "you have depression" in text.lower():
+            return Verdict("unsafe_reply", "diagnosis", "", "high")
+        return Verdict()
+
+    def message_for(self, kind: str, severity: str = "high") -> str:
+        return CRISIS_MESSAGE
 
 
 class EchoResponder:
@@ -96,12 +112,34 @@ class EchoResponder:
         self.delay_s = delay_s
         self.fail = fail
 
-    def stream(self, history: Sequence[Turn], estimate: EmotionEstimate | None) -> Iterator[str]:
+    def stream(self, history: Sequence[Turn], estimate: EmotionEstimate | None,
+               context: Mapping[str, Any] | None = None) -> Iterator[str]:
         if self.fail:
             raise RuntimeError("model exploded")
         for word in self.words:
             time.sleep(self.delay_s)
             yield word
+
+
+FrameT = TypeVar("FrameT", bound=Frame)
+
+
+class FrameLog(FrameProcessor):
+    """Records every frame it sees and passes it on (put it anywhere in a pipeline)."""
+
+    name = "frame_log"
+
+    def __init__(self, name: str = "frame_log") -> None:
+        super().__init__()
+        self.name = name
+        self.seen: list[Frame] = []
+
+    async def process(self, frame: Frame) -> None:
+        self.seen.append(frame)
+        await self.push(frame)
+
+    def of(self, kind: type[FrameT]) -> list[FrameT]:
+        return [f for f in self.seen if isinstance(f, kind)]
 
 
 def fake_components(settings: Settings | None = None, responder: Any = None, **expert_labels: str) -> Components:

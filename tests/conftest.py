@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emotion_agent.settings import get_settings
+from emotion_agent.core.settings import get_settings
 
 SR = 16_000
 

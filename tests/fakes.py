@@ -21,8 +21,8 @@ import av
 import numpy as np
 from aiortc.mediastreams import MediaStreamTrack, VideoStreamTrack
 
-from emotion_agent.labels import LABELS
-from perception.audio import float_to_int16, to_model_input
+from emotion_agent.core.labels import LABELS
+from emotion_agent.perception.audio import float_to_int16, to_model_input
 
 ENERGY_ON = 0.02
 """RMS above which a 20 ms frame counts as speech."""
@@ -192,7 +192,7 @@ class FakeAgent:
         return session
 
     async def analyze_file(self, path: Path) -> dict[str, Any]:
-        from perception.decode import decode_media
+        from emotion_agent.perception.decode import decode_media
 
         media = await asyncio.to_thread(decode_media, Path(path), None)  # raises MediaDecodeError
         self.analyzed.append(Path(path))

@@ -9,7 +9,7 @@ from typing import Any
 import av
 import numpy as np
 
-from emotion_agent.sample import face_frame
+from emotion_agent.training.sample import face_frame
 
 __all__ = ["face_frame", "write_media"]
 
@@ -42,7 +42,7 @@ def write_media(path: Path, audio: np.ndarray | None, sample_rate: int = 16_000,
             for packet in vstream.encode():
                 out.mux(packet)
         if astream is not None and audio is not None:
-            from perception.audio import float_to_int16, resample
+            from emotion_agent.perception.audio import float_to_int16, resample
 
             pcm = float_to_int16(resample(audio, sample_rate, astream.rate))
             step = 1024

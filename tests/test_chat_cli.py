@@ -18,17 +18,18 @@ from typing import Any
 
 import pytest
 
-import agent.chat
-from agent.chat import run_chat
-from agent.components import Components
-from agent.facade import EmotionAwareAgent
-from emotion_agent.labels import LABELS
-from emotion_agent.models import ModelNotFoundError
-from emotion_agent.settings import Settings, get_settings
-from responders.safety import SafetyPolicy
-from responders.template import TemplateResponder
+import emotion_agent.agent.chat
+from emotion_agent.agent.chat import run_chat
+from emotion_agent.agent.components import Components
+from emotion_agent.agent.facade import EmotionAwareAgent
+from emotion_agent.core.labels import LABELS
+from emotion_agent.core.models import ModelNotFoundError
+from emotion_agent.core.settings import Settings, get_settings
+from emotion_agent.responders.template import TemplateResponder
+from emotion_agent.safety.screen import SafetyPolicy
+from emotion_agent.safety.taxonomy import RISK_KINDS
 from tests.agent_fakes import FakeExpert, MeanFuser
-from tests.test_responders import HAVE_LLM
+from tests.llm import LLM_MARKS
 
 ORDINARY = ["I finally got the job, I am so happy!", "My order never arrived and I am angry about it",
             "I feel sad that my friend moved away"]
@@ -46,7 +47,7 @@ def run_in_process(lines: list[bytes], monkeypatch: pytest.MonkeyPatch, responde
     settings = Settings(reply_first_text_timeout_s=20.0)
     components = Components(settings=settings, experts={"text": FakeExpert("text")},
                             fuser=MeanFuser(), responder=responder, safety=safety)
-    monkeypatch.setattr(agent.chat, "EmotionAwareAgent", lambda settings: EmotionAwareAgent(components=components))
+    monkeypatch.setattr(emotion_agent.agent.chat, "EmotionAwareAgent", lambda settings: EmotionAwareAgent(components=components))
     out = io.StringIO()
     assert run_chat(settings, stdin=script(lines), stdout=out) == 0
     return out.getvalue()
@@ -58,11 +59,11 @@ def safety() -> SafetyPolicy:
     return SafetyPolicy.from_settings(Settings())
 
 
-@pytest.fixture(scope="module")
-def responder() -> Any:
-    """The real offline default when installed, else the template (the chat's own fallback)."""
-    if HAVE_LLM:
-        from responders.llm import LlamaCppResponder
+@pytest.fixture(scope="module", params=["template", pytest.param("llm", marks=LLM_MARKS)])
+def responder(request: pytest.FixtureRequest) -> Any:
+    """The template (the chat's own fallback; fast) and the real offline default (``-m models``)."""
+    if request.param == "llm":
+        from emotion_agent.responders.llm import LlamaCppResponder
 
         return LlamaCppResponder.load()
     return TemplateResponder()
@@ -87,13 +88,21 @@ def test_crisis_line_gets_the_escalation_message_every_time(monkeypatch: pytest.
     lines = [ORDINARY[0], *CRISIS_LINES, ORDINARY[2], CRISIS]
     output = run_in_process([line.encode() for line in lines], monkeypatch, responder, safety)
     escalations = re.findall(r"\[ESCALATION: (\w+) from user\]", output)
-    assert escalations == ["self_harm", "self_harm", "self_harm", "abuse", "self_harm", "self_harm"], output
+    assert len(escalations) == 6, output  # every crisis line, every time
+    threat = lines.index("I'm going to kill you") - 1  # the first line is not escalated
+    assert escalations[threat] == "abuse"
+    assert all(kind in RISK_KINDS for i, kind in enumerate(escalations) if i != threat), escalations
     replies = bot_lines(output)
     assert len(replies) == len(lines)
-    crisis_replies = [r for line, r in zip(lines, replies, strict=True) if line == CRISIS]
-    assert len(crisis_replies) == 4 and len(set(crisis_replies)) == 1  # the same fixed message each time
-    for resource in ("988", "116 123", "findahelpline.com"):
-        assert resource in crisis_replies[0]
+    crisis_replies = [r.removeprefix("bot> ") for line, r in zip(lines, replies, strict=True) if line == CRISIS]
+    fixed = {safety.message_for(kind, severity) for kind in RISK_KINDS for severity in ("high", "imminent")}
+    assert len(crisis_replies) == 4 and set(crisis_replies) <= fixed  # the screen's fixed messages, never generated
+    # After "...end it all tonight" the conversation's risk is imminent and never drops silently: the
+    # later crisis lines all get the same (imminent) message.
+    assert len(set(crisis_replies[1:])) == 1
+    for reply in crisis_replies:
+        for resource in ("988", "116 123", "findahelpline.com"):
+            assert resource in reply
     assert "escalations 6" in output
 
 
@@ -122,6 +131,7 @@ def real_emotion_available() -> str | None:
     return None
 
 
+@pytest.mark.models
 def test_emotion_agent_chat_subprocess() -> None:
     lines = [ORDINARY[0].encode(), CRISIS.encode(), b"", b"\xff bad", ORDINARY[2].encode(), CRISIS.encode(),
              CRISIS.encode(), b"/quit", b"never read"]
@@ -133,7 +143,8 @@ def test_emotion_agent_chat_subprocess() -> None:
     assert "Traceback" not in proc.stderr.decode()
     replies = bot_lines(output)
     assert len(replies) == 5, output  # two ordinary lines and three crisis lines
-    assert output.count("[ESCALATION: self_harm from user]") == 3
+    escalations = re.findall(r"\[ESCALATION: (\w+) from user\]", output)
+    assert len(escalations) == 3 and set(escalations) <= set(RISK_KINDS), output
     assert sum("988" in r for r in replies) == 3
     assert "[error in send_text: empty text" in output and "not valid UTF-8" in output
     missing = real_emotion_available()

@@ -5,7 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emotion_agent.datasets import (
+from emotion_agent.core.labels import LABEL_INDEX
+from emotion_agent.training.datasets import (
     DatasetError,
     fix_mojibake,
     load_fer,
@@ -13,7 +14,6 @@ from emotion_agent.datasets import (
     load_meld,
     load_ravdess,
 )
-from emotion_agent.labels import LABEL_INDEX
 
 
 def test_ravdess_split_by_actor(ravdess_dir: Path) -> None:

@@ -6,8 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from perception.audio import read_audio
-from perception.decode import MediaDecodeError, decode_media
+from emotion_agent.perception.decode import MediaDecodeError, decode_media, read_audio
 from tests.conftest import silence, speechlike
 from tests.media import face_frame, write_media
 

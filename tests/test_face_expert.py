@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 import torch
 
-from emotion_agent.events import FaceCrop
-from emotion_agent.labels import FER_CLASS_ORDER, LABEL_INDEX, LABELS
-from emotion_agent.models import ModelNotFoundError
-from fusion.experts.face import FaceExpert, class_permutation, to_model_input
-from fusion.experts.face_nets import KerasConversionError, convert_keras_h5, tf_same_pad
+from emotion_agent.core.events import FaceCrop
+from emotion_agent.core.labels import FER_CLASS_ORDER, LABEL_INDEX, LABELS
+from emotion_agent.core.models import ModelNotFoundError
+from emotion_agent.fusion.experts.face import FaceExpert, class_permutation, to_model_input
+from emotion_agent.fusion.experts.face_nets import KerasConversionError, convert_keras_h5, tf_same_pad
 
 SIZE = 10  # even, so the stride-2 'same' layers need TensorFlow's asymmetric padding
 
@@ -244,8 +244,8 @@ def test_to_model_input_range() -> None:
 # ---- real data and weights (slow) -------------------------------------------------------------
 @pytest.mark.slow
 def test_committed_model_on_public_test(fer_npz: Path) -> None:
-    from emotion_agent.datasets import load_fer
-    from emotion_agent.settings import WEIGHTS_DIR
+    from emotion_agent.core.settings import WEIGHTS_DIR
+    from emotion_agent.training.datasets import load_fer
 
     if not (WEIGHTS_DIR / "face" / "model.pt").exists():
         pytest.skip("fusion/weights/face/model.pt not trained yet")
@@ -259,8 +259,8 @@ def test_committed_model_on_public_test(fer_npz: Path) -> None:
 
 @pytest.mark.slow
 def test_real_mini_xception_conversion(fer_npz: Path) -> None:
-    from emotion_agent.datasets import load_fer
-    from emotion_agent.settings import get_settings
+    from emotion_agent.core.settings import get_settings
+    from emotion_agent.training.datasets import load_fer
 
     h5 = get_settings().shared_models_dir / "face_classification" / "fer2013_mini_XCEPTION.102-0.66.hdf5"
     if not h5.exists():
@@ -275,8 +275,8 @@ def test_real_mini_xception_conversion(fer_npz: Path) -> None:
 
 def test_train_main_end_to_end(tmp_path: Path) -> None:
     """The whole recipe on a tiny synthetic FER-like npz and the tiny Keras graph (seconds)."""
-    from emotion_agent.events import FaceCrop as Crop
-    from fusion.experts.face_train import BASELINE_FILE, eval_data, train_main
+    from emotion_agent.core.events import FaceCrop as Crop
+    from emotion_agent.training.face_train import BASELINE_FILE, eval_data, train_main
 
     rng = np.random.default_rng(0)
     names = np.array(FER_CLASS_ORDER)

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from perception.faces import FaceDetector, InvalidFrameError
+from emotion_agent.perception.faces import FaceDetector, InvalidFrameError
 
 
 def _background(rng: np.random.Generator, h: int = 480, w: int = 640) -> np.ndarray:
@@ -27,7 +27,7 @@ def test_no_face_in_synthetic_frame() -> None:
 
 def test_detects_real_fer_faces(fer_npz: Path) -> None:
     """FER faces are tight 48 px crops; upscaled 4× (bicubic) the default cascade finds most."""
-    from emotion_agent.datasets import load_fer
+    from emotion_agent.training.datasets import load_fer
 
     images, _ = load_fer(fer_npz, "PublicTest")
     rng = np.random.default_rng(0)
@@ -52,7 +52,7 @@ def test_detects_real_fer_faces(fer_npz: Path) -> None:
 
 
 def test_crop_is_clipped_and_largest_first(fer_npz: Path) -> None:
-    from emotion_agent.datasets import load_fer
+    from emotion_agent.training.datasets import load_fer
 
     images, _ = load_fer(fer_npz, "PublicTest")
     frame = _background(np.random.default_rng(1), 300, 500)
@@ -107,7 +107,7 @@ def test_threads_get_their_own_classifier() -> None:
 
 def test_downscaled_detection_maps_boxes_back_to_the_full_frame(fer_npz: Path) -> None:
     """640×480 frames are searched at 320×240 (4× fewer pixels); boxes and crops are full-resolution."""
-    from emotion_agent.datasets import load_fer
+    from emotion_agent.training.datasets import load_fer
 
     images, _ = load_fer(fer_npz, "PublicTest")
     frame = _background(np.random.default_rng(2))

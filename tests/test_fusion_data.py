@@ -13,13 +13,20 @@ import pytest
 import soundfile as sf
 import torch
 
-from emotion_agent.events import MODALITIES, ExpertScores, FaceCrop
-from emotion_agent.events import Transcript as TranscriptEvent
-from emotion_agent.labels import FER_CLASS_ORDER, LABEL_INDEX, LABELS, NUM_LABELS, RAVDESS_CODES, from_ravdess
-from fusion.experts.base import make_scores
-from fusion.fusers.average import AverageFuser
-from fusion.fusers.max_confidence import MaxConfidenceFuser
-from fusion.fusion_data import (
+from emotion_agent.core.events import MODALITIES, ExpertScores, FaceCrop
+from emotion_agent.core.events import Transcript as TranscriptEvent
+from emotion_agent.core.labels import (
+    FER_CLASS_ORDER,
+    LABEL_INDEX,
+    LABELS,
+    NUM_LABELS,
+    RAVDESS_CODES,
+    from_ravdess,
+)
+from emotion_agent.fusion.experts.base import make_scores
+from emotion_agent.fusion.fusers.average import AverageFuser
+from emotion_agent.fusion.fusers.max_confidence import MaxConfidenceFuser
+from emotion_agent.training.fusion_data import (
     ALL_CONDITIONS,
     CONDITIONS,
     SPLIT_ACTORS,
@@ -31,7 +38,7 @@ from fusion.fusion_data import (
     split_indices,
     training_set,
 )
-from fusion.fusion_eval import compact, evaluate, format_table
+from emotion_agent.training.fusion_eval import compact, evaluate, format_table
 
 SR = 16_000
 GOE_FINE = ["admiration", "anger", "disgust", "fear", "joy", "sadness", "surprise", "neutral"]
@@ -175,10 +182,10 @@ def test_fer_heldout_drops_train_duplicates(tiny_data: dict[str, Path]) -> None:
 
 def test_train_and_eval_commands(tiny_data: dict[str, Path], experts: dict[str, FakeExpert], tmp_path: Path,
                                  monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    import fusion.fusion_data as fd
-    from fusion.fusion_eval import eval_main
-    from fusion.fusion_train import train_main
-    from perception.transcribe import WhisperTranscriber
+    import emotion_agent.training.fusion_data as fd
+    from emotion_agent.perception.transcribe import WhisperTranscriber
+    from emotion_agent.training.fusion_eval import eval_main
+    from emotion_agent.training.fusion_train import train_main
 
     monkeypatch.setattr(fd, "load_expert", lambda m, spec: experts[m])
     monkeypatch.setattr(fd, "_model_digest", lambda spec: "fake")
@@ -220,7 +227,7 @@ def test_face_window_format_matches_the_contract(tiny_data: dict[str, Path]) -> 
 
 
 def test_cv_folds_rotate_the_test_actor() -> None:
-    from fusion.fusion_data import rotating_actor_splits
+    from emotion_agent.training.fusion_data import rotating_actor_splits
 
     folds = rotating_actor_splits()
     assert [f["test"] for f in folds] == [(17,), (18,), (19,), (20,)]

@@ -8,23 +8,24 @@ import numpy as np
 import pytest
 import torch
 
-from emotion_agent.events import MODALITIES, EmotionEstimate, ExpertScores
-from emotion_agent.labels import LABELS, NUM_LABELS
-from emotion_agent.models import ModelNotFoundError
-from emotion_agent.protocols import Fuser
-from fusion.experts.base import make_scores
-from fusion.fusers.attention import AttentionConfig, AttentionFuser
-from fusion.fusers.average import AverageFuser
-from fusion.fusers.base import FusionBatch, NoModalityError, scores_to_batch
-from fusion.fusers.calibration import calibrate, fit_temperature, softmax_t
-from fusion.fusers.concat import ConcatConfig, ConcatFuser
-from fusion.fusers.explain import explain
-from fusion.fusers.max_confidence import MaxConfidenceFuser
-from fusion.fusers.registry import FUSER_NAMES, load_fuser
-from fusion.fusers.transformer import TransformerConfig, TransformerFuser
-from fusion.fusion_train import modality_dropout, overfit_steps, train_fuser
-from fusion.metrics import expected_calibration_error
-from tests.test_fusion_synth import DIMS, synthetic_set
+from emotion_agent.core.events import MODALITIES, EmotionEstimate, ExpertScores
+from emotion_agent.core.labels import LABELS, NUM_LABELS
+from emotion_agent.core.models import ModelNotFoundError
+from emotion_agent.core.numeric import softmax
+from emotion_agent.core.protocols import Fuser
+from emotion_agent.fusion.experts.base import make_scores
+from emotion_agent.fusion.fusers.attention import AttentionConfig, AttentionFuser
+from emotion_agent.fusion.fusers.average import AverageFuser
+from emotion_agent.fusion.fusers.base import FusionBatch, NoModalityError, scores_to_batch
+from emotion_agent.fusion.fusers.concat import ConcatConfig, ConcatFuser
+from emotion_agent.fusion.fusers.explain import explain
+from emotion_agent.fusion.fusers.max_confidence import MaxConfidenceFuser
+from emotion_agent.fusion.fusers.registry import FUSER_NAMES, load_fuser
+from emotion_agent.fusion.fusers.transformer import TransformerConfig, TransformerFuser
+from emotion_agent.training.calibration import calibrate, fit_temperature
+from emotion_agent.training.fusion_train import modality_dropout, overfit_steps, train_fuser
+from emotion_agent.training.metrics import expected_calibration_error
+from tests.fusion_synth import DIMS, synthetic_set
 
 torch.set_num_threads(1)
 
@@ -229,8 +230,8 @@ def test_temperature_scaling_lowers_ece_on_an_overconfident_set() -> None:
     logits *= 4.0  # overconfident: correct ~60 % of the time with near-certain probabilities
     t = fit_temperature(logits, y)
     assert t > 2.0
-    before = expected_calibration_error(softmax_t(logits, 1.0), y)
-    after = expected_calibration_error(softmax_t(logits, t), y)
+    before = expected_calibration_error(softmax(logits, 1.0), y)
+    after = expected_calibration_error(softmax(logits, t), y)
     assert after < 0.5 * before and after < 0.05
 
     fuser = MaxConfidenceFuser()
@@ -281,7 +282,7 @@ def test_scores_without_logits_use_log_probs() -> None:
 
 @pytest.mark.parametrize("name", FUSER_NAMES)
 def test_committed_fusers_load_and_fuse(name: str) -> None:
-    from emotion_agent.settings import get_settings
+    from emotion_agent.core.settings import get_settings
 
     folder = Path(get_settings().fuser_weights)
     if name in LEARNED and not (folder / f"{name}.pt").exists():
@@ -296,7 +297,7 @@ def test_committed_fusers_load_and_fuse(name: str) -> None:
 
 
 def test_default_fuser_falls_back_to_average_only_when_not_chosen(tmp_path: Path) -> None:
-    from emotion_agent.settings import Settings
+    from emotion_agent.core.settings import Settings
 
     settings = Settings(fuser_weights=str(tmp_path), uncertain_below=0.3)
     assert settings.fusion == "attention" and not (tmp_path / "attention.pt").exists()

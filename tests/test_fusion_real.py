@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from emotion_agent.settings import get_settings
+from emotion_agent.core.settings import get_settings
 
 pytestmark = pytest.mark.slow
 
 
 def test_eval_fusion_on_real_pools(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from fusion.fusion_eval import eval_main
+    from emotion_agent.training.fusion_eval import eval_main
 
     settings = get_settings()
     needed = [data_dir / "ravdess_speech_16k", data_dir / "fer2013" / "fer2013_train_publictest.npz",

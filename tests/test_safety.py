@@ -1,29 +1,45 @@
-"""The safety layer against labelled sentences (tests/data/safety_cases.json, written before the patterns).
+"""The risk screen (issue 11): normalisation, patterns, the trained classifier, conversation-level
+risk, responses by severity and kind, reply screening and host alerts.
 
-Every case is its own test, run through the pattern stage alone and through the shipped two-stage
-policy (patterns + nearest-exemplar semantic stage); summary tests print recall and precision over
-the whole set (run with ``-s`` to see them) and require both to be 1.0 on it.  The semantic stage is
-also measured on the last development round, held out from its exemplars (``test_blind_round``).
+Tests that load the trained classifier (the packaged sentence encoder plus the committed adapters)
+are marked ``models``; the dev-set regression test fails if recall drops below the figure the
+README states.  The pattern layer is also run alone against ``tests/data/safety_cases.json``
+(in-sample for the patterns: it guards the rules, it says nothing about new messages).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from emotion_agent.settings import Settings
-from responders.safety import SafetyConfigError, SafetyPolicy, SafetyVerdict, normalise
-from responders.safety_patterns import DEFAULT_RULES, SafetyRule
-from responders.safety_semantic import EXEMPLARS, Exemplar, SemanticScreen, SentenceEncoder, split_sentences
+from emotion_agent.core.settings import PROJECT_ROOT, Settings
+from emotion_agent.safety.conversation import ConversationRisk
+from emotion_agent.safety.normalise import LexiconError, load_lexicon, normalise
+from emotion_agent.safety.patterns import DEFAULT_RULES, SafetyRule
+from emotion_agent.safety.responses import MESSAGES, ResponseBook
+from emotion_agent.safety.screen import SafetyConfigError, SafetyPolicy
+from emotion_agent.safety.taxonomy import RISK_KINDS
 
 CASES: dict[str, Any] = json.loads((Path(__file__).parent / "data" / "safety_cases.json").read_text())
 USER_POS: list[dict[str, str]] = CASES["user_positive"]
 USER_NEG: list[str] = CASES["user_negative"]
 REPLY_POS: list[str] = CASES["reply_positive"]
 REPLY_NEG: list[str] = CASES["reply_negative"]
+DEV = PROJECT_ROOT / "corpora" / "crisis" / "dev.tsv"
+DEV_RECALL = 0.97
+"""The README's stated dev recall at the default level: this test fails below it."""
+DEV_PRECISION = 0.90
+
+
+def _family(kind: str) -> str:
+    """The old pattern kinds: every suicide/self-harm kind of the taxonomy counts as ``self_harm``."""
+    return "self_harm" if kind in RISK_KINDS else kind
 
 
 @pytest.fixture(scope="module")
@@ -32,28 +48,22 @@ def patterns_only() -> SafetyPolicy:
 
 
 @pytest.fixture(scope="module")
-def encoder() -> SentenceEncoder:
+def screen() -> SafetyPolicy:
+    """What the agent ships: patterns + the trained classifier."""
     import torch
 
-    torch.set_num_threads(1)
-    return SentenceEncoder.load()
-
-
-@pytest.fixture(scope="module")
-def two_stage() -> SafetyPolicy:
-    """What the agent ships: ``SafetyPolicy.from_settings`` with the default settings."""
-    import torch
-
-    torch.set_num_threads(1)
+    torch.set_num_threads(2)
     policy = SafetyPolicy.from_settings(Settings())
-    assert policy.semantic is not None, "the semantic stage did not load"
+    assert policy.classifier is not None, "the classifier did not load"
     return policy
 
 
-@pytest.fixture(scope="module", params=["patterns", "two_stage"])
-def policy(request: pytest.FixtureRequest) -> SafetyPolicy:
-    return request.getfixturevalue("patterns_only" if request.param == "patterns" else "two_stage")
+@pytest.fixture(scope="module")
+def policy(patterns_only: SafetyPolicy) -> SafetyPolicy:
+    return patterns_only
 
+
+# The pattern layer on its labelled cases ----------------------------------------------------------
 
 def test_the_suite_is_big_enough() -> None:
     assert len(USER_POS) >= 40 and len(USER_NEG) >= 40
@@ -66,7 +76,7 @@ def test_user_positive_is_flagged_with_its_kind(policy: SafetyPolicy, case: dict
     for level in levels:
         verdict = policy.check_user(case["text"], level=level)
         assert verdict.flagged, f"{level}: missed {case['text']!r}"
-        assert verdict.kind == case["kind"], f"{level}: {case['text']!r} flagged as {verdict.kind} ({verdict.matched!r})"
+        assert _family(verdict.kind) == case["kind"], f"{level}: {case['text']!r} flagged as {verdict.kind}"
         assert verdict.matched and verdict.message
 
 
@@ -97,10 +107,10 @@ def _figures(tp: int, fn: int, fp: int) -> tuple[float, float]:
 
 def test_user_recall_and_precision(policy: SafetyPolicy) -> None:
     """A true positive is a flag of the right kind; a wrong kind counts as a miss."""
-    report = [f"{'two-stage' if policy.semantic else 'patterns only'}:"]
+    report = [f"{'patterns + classifier' if policy.classifier else 'patterns only'}:"]
     for level in ("standard", "strict"):
         positives = [c for c in USER_POS if level == "strict" or c["level"] == "standard"]
-        tp = sum(policy.check_user(c["text"], level).kind == c["kind"] for c in positives)
+        tp = sum(_family(policy.check_user(c["text"], level).kind) == c["kind"] for c in positives)
         fn = len(positives) - tp
         fp = sum(policy.check_user(t, level).flagged for t in USER_NEG)
         recall, precision = _figures(tp, fn, fp)
@@ -143,13 +153,14 @@ def test_direct_negation_is_not_flagged(policy: SafetyPolicy, text: str) -> None
     "I WANT TO KILL MYSELF",
 ])
 def test_evasions_and_far_negations_still_flag(policy: SafetyPolicy, text: str) -> None:
-    assert policy.check_user(text).kind == "self_harm"
+    assert _family(policy.check_user(text).kind) == "self_harm"
 
 
 def test_crisis_message_has_resources(policy: SafetyPolicy) -> None:
     verdict = policy.check_user("I want to kill myself")
-    assert verdict == SafetyVerdict(True, "self_harm", "kill myself", verdict.message, "user")
-    for resource in ("988", "116 123", "findahelpline.com", "emergency number"):
+    assert verdict.flagged and verdict.kind in RISK_KINDS and verdict.severity in ("high", "imminent")
+    assert verdict.matched.startswith(("pattern:", "classifier")) and "kill" not in verdict.matched
+    for resource in ("988", "116 123", "findahelpline.com"):
         assert resource in verdict.message
     assert policy.check_user("I'm going to kill you").message != verdict.message
 
@@ -160,24 +171,20 @@ def test_same_text_gets_the_same_verdict_every_time(policy: SafetyPolicy) -> Non
 
 
 def test_clean_and_odd_inputs(policy: SafetyPolicy) -> None:
-    assert policy.check_user("") == SafetyVerdict(False)
+    assert not policy.check_user("").flagged
     assert not policy.check_user("   \n\t").flagged
     assert not policy.check_user("\ud800 broken surrogate").flagged
-    assert policy.check_user("x" * 100_000 + " I want to die").kind == "self_harm"
+    assert policy.check_user("x" * 100_000 + " I want to die").flagged
     with pytest.raises(ValueError, match="safety level"):
         policy.check_user("hi", level="lenient")
     with pytest.raises(TypeError, match="string"):
         policy.check_user(b"I want to die")  # type: ignore[arg-type]
 
 
-def test_normalise() -> None:
-    assert normalise("I\u2019M  Not\tOK, dont ASK") == "i'm not ok, don't ask"
-
-
 def test_resources_and_messages_are_configurable() -> None:
-    policy = SafetyPolicy(resources=["Call Lifeline on 13 11 14."],
-                          messages={"self_harm": "We care. {resources}"})
-    assert policy.check_user("I want to die").message == "We care. Call Lifeline on 13 11 14."
+    book = ResponseBook(locale="en-AU", messages={**MESSAGES, "high": "We care. {resources}"})
+    policy = SafetyPolicy(responses=book)
+    assert policy.check_user("I want to die").message == "We care. Lifeline answers any time on 13 11 14."
 
 
 def test_config_file_adds_phrases_and_patterns(tmp_path: Path) -> None:
@@ -189,9 +196,7 @@ def test_config_file_adds_phrases_and_patterns(tmp_path: Path) -> None:
     }))
     policy = SafetyPolicy.from_file(path)
     verdict = policy.check_user("I think I'll Catch  the bus to heaven tonight")
-    assert verdict.kind == "self_harm" and verdict.message.endswith("Ring 000. If you can, reach out to "
-                                                                    "someone you trust and let them know "
-                                                                    "how you're feeling.")
+    assert verdict.flagged and "Ring 000." in verdict.message
     assert not policy.check_user("I'll ruin you").flagged
     assert policy.check_user("I'll ruin you", "strict").kind == "abuse"
     assert policy.check_user("I want to die").flagged  # defaults kept ("extend" defaults to true)
@@ -209,7 +214,8 @@ def test_yaml_config_can_replace_the_defaults(tmp_path: Path) -> None:
     ('{"patterns": [{"kind": "abuse", "pattern": "(unclosed"}]}', "bad safety pattern"),
     ('{"phrases": [{"phrase": "no kind"}]}', "needs 'kind'"),
     ('{"colour": "red"}', "unknown keys"),
-    ('{"phrases": [{"kind": "new_kind", "phrase": "x"}]}', "no message for user kind"),
+    ('{"messages": {"high": "Call {number}"}}', "bad placeholder"),
+    ('{"resources": "call someone"}', "resources must be"),
     ("not json", "cannot parse"),
 ])
 def test_bad_config_is_a_clear_error(tmp_path: Path, content: str, problem: str) -> None:
@@ -225,13 +231,13 @@ def test_missing_config_file(tmp_path: Path) -> None:
 
 
 def test_settings_select_the_config(tmp_path: Path) -> None:
-    from emotion_agent.settings import Settings
+    from emotion_agent.core.settings import Settings
 
     path = tmp_path / "s.json"
     path.write_text(json.dumps({"resources": ["Only this."]}))
-    policy = SafetyPolicy.from_settings(Settings(safety_config=path, safety_semantic=False))
+    policy = SafetyPolicy.from_settings(Settings(safety_config=path, safety_classifier=False))
     assert "Only this." in policy.check_user("I want to die").message
-    assert "988" in SafetyPolicy.from_settings(Settings(safety_semantic=False)).check_user("I want to die").message
+    assert "988" in SafetyPolicy.from_settings(Settings(safety_classifier=False)).check_user("I want to die").message
 
 
 def test_custom_rules_replace_defaults() -> None:
@@ -247,56 +253,236 @@ def test_reply_screen_on_partial_text(policy: SafetyPolicy) -> None:
     assert not any(flags[: reply.index("mg")]) and flags[-1]
 
 
-# The semantic stage -----------------------------------------------------------------------------------
 
-def test_blind_round(encoder: SentenceEncoder) -> None:
-    """Round 5 of the development sentences, left out of the exemplars: the patterns were never tuned on
-    it either, so this is the held-out estimate for paraphrases nobody wrote a rule for."""
-    data = json.loads(EXEMPLARS.read_text())
-    positive = [Exemplar(e["text"], e["kind"], e["level"]) for e in data["positive"] if e["round"] != 5]
-    negative = [e["text"] for e in data["negative"] if e["round"] != 5]
-    held_pos = [e["text"] for e in data["positive"] if e["round"] == 5]
-    held_neg = [e["text"] for e in data["negative"] if e["round"] == 5]
-    both = SafetyPolicy(semantic=SemanticScreen(encoder, positive, negative))
-    lines = []
-    for name, pol in (("patterns only", SafetyPolicy()), ("two-stage", both)):
-        tp = sum(pol.check_user(t, "strict").flagged for t in held_pos)
-        fp = sum(pol.check_user(t, "strict").flagged for t in held_neg)
-        recall, precision = _figures(tp, len(held_pos) - tp, fp)
-        lines.append(f"held-out round ({len(held_pos)}+{len(held_neg)}), {name}: recall {recall:.2f}, "
-                     f"precision {precision:.2f}")
-    print("\n" + "\n".join(lines))
-    tp = sum(both.check_user(t, "strict").flagged for t in held_pos)
-    fp = sum(both.check_user(t, "strict").flagged for t in held_neg)
-    assert tp >= 17 and fp <= 1, lines  # measured 18/20 and 1/20 when written
+# Normalisation ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("i want to kil myself", "i want to kill myself"),
+    ("feelin suicidle", "feelin suicidal"),
+    ("been thinking about sewerslide", "been thinking about suicide"),
+    ("unaliving myself tbh", "killing myself tbh"),
+    ("k1ll mys3lf", "kill myself"),
+    ("im gonna kms", "i'm going to kill myself"),
+    ("sh'd again last night", "self harmed again last night"),
+    ("wanna dieee", "want to die"),
+    ("I\u2019M  Not\tOK, dont ASK", "i'm not ok, don't ask"),
+    ("meet at 3pm on the 4th b4 work", "meet at 3pm on the 4th before work"),
+])
+def test_normalisation_undoes_misspellings_leetspeak_and_algospeak(raw: str, expected: str) -> None:
+    assert normalise(raw) == expected
 
 
-def test_semantic_stage_catches_a_paraphrase_the_patterns_miss(two_stage: SafetyPolicy,
-                                                               patterns_only: SafetyPolicy) -> None:
-    text = "Everyone would be better off if I just wasn't around anymore"
-    assert not patterns_only.check_user(text).flagged
-    verdict = two_stage.check_user(text)
-    assert verdict.kind == "self_harm" and verdict.matched.startswith("≈ ")
-    assert {two_stage.check_user(text) for _ in range(3)} == {verdict}  # deterministic
+def test_the_lexicon_is_a_maintained_file_with_clear_errors(tmp_path: Path) -> None:
+    assert len(load_lexicon()) > 80
+    bad = tmp_path / "lexicon.tsv"
+    bad.write_text("# ok\nunalive\n")
+    with pytest.raises(LexiconError, match=r"lexicon\.tsv:2"):
+        load_lexicon(bad)
+    bad.write_text("(unclosed\tx\n")
+    with pytest.raises(LexiconError, match="bad pattern"):
+        load_lexicon(bad)
+    good = tmp_path / "mine.tsv"
+    good.write_text("blorp\tkill myself\n")
+    assert normalise("i will blorp", lexicon=good) == "i will kill myself"
+    assert SafetyPolicy().check_user("i want to kil myself").flagged  # the patterns read the normalised text
 
 
-def test_a_negated_sentence_does_not_hide_the_next_one(two_stage: SafetyPolicy) -> None:
-    text = "I'd never hurt myself. But I wish I could disappear and never come back."
-    assert two_stage.check_user(text).kind == "self_harm"
+# Conversation-level risk -----------------------------------------------------------------------
+
+def test_a_will_then_a_date_adds_up_to_imminent() -> None:
+    risk = ConversationRisk(threshold=0.5)
+    first = risk.update(True, "high", 0.9, normalise("sorted my will and wrote letters to my kids"))
+    assert first.level == "high" and first.changed
+    second = risk.update(False, "none", 0.2, normalise("picked the 14th, it's quieter then"))
+    assert second.level == "imminent" and second.escalated_by_context and "time or means" in second.reason
 
 
-def test_semantic_stage_reads_each_sentence_of_a_long_message(two_stage: SafetyPolicy) -> None:
-    filler = "Work was busy and the bus was late again. " * 40
-    assert not two_stage.check_user(filler).flagged
-    text = filler + "Honestly I wish I could disappear and never come back. " + filler
-    assert two_stage.check_user(text).kind == "self_harm"
-    parts = split_sentences(text)
-    assert len(parts) == 82 and parts[-1].startswith("Work was busy")  # 81 sentences and the whole text
-    assert len(split_sentences("One. " * 1000)) == 257
+def test_sub_threshold_signals_in_consecutive_turns_add_up() -> None:
+    risk = ConversationRisk(threshold=0.5)
+    assert not risk.update(False, "none", 0.35, "everyone would manage fine without me around").changed
+    second = risk.update(False, "none", 0.4, "i keep thinking it would be easier to just not be here")
+    assert second.level == "high" and second.escalated_by_context
 
 
-def test_semantic_stage_can_be_switched_off_and_survives_a_missing_encoder(caplog: pytest.LogCaptureFixture) -> None:
-    assert SafetyPolicy.from_settings(Settings(safety_semantic=False)).semantic is None
-    policy = SafetyPolicy.from_settings(Settings(text_encoder="pkg:no_such_encoder_package"))
-    assert policy.semantic is None and policy.check_user("I want to die").kind == "self_harm"
-    assert "semantic stage off" in caplog.text
+def test_the_level_goes_down_only_when_the_user_says_so_and_never_silently() -> None:
+    risk = ConversationRisk(threshold=0.5)
+    risk.update(True, "high", 0.9, "i want to die")
+    unchanged = risk.update(False, "none", 0.05, "anyway what's the weather like")
+    assert unchanged.level == "high" and not unchanged.changed
+    down = risk.update(False, "none", 0.05, normalise("I called the helpline and I'm safe now"))
+    assert down.changed and down.level == "concern" and down.previous == "high" and down.reason
+    assert risk.update(True, "imminent", 0.99, "took all the pills").level == "imminent"
+
+
+def test_repeated_low_mood_is_concern() -> None:
+    risk = ConversationRisk()
+    risk.update(False, "concern", 0.1, "everything feels grey lately")
+    update = risk.update(False, "concern", 0.1, "i don't see the point in much")
+    assert update.level == "concern" and update.changed
+
+
+# Responses by severity and kind ---------------------------------------------------------------
+
+def test_messages_by_severity_and_kind() -> None:
+    book = ResponseBook(locale="en-GB")
+    imminent = book.message("plan", "imminent")
+    assert imminent.startswith("Please call 999") and "116 123" in imminent
+    high = book.message("passive_ideation", "high")
+    assert "116 123" in high and not high.startswith("Please call")
+    third = book.message("third_party", "imminent")
+    assert "999" in third and "stay with them" in third
+    assert book.message("abuse", "high") != high
+    assert "911" in ResponseBook(locale="en-US").message("attempt", "imminent").split(".")[0]
+
+
+def test_patterns_alone_still_screen_when_the_classifier_is_missing(tmp_path: Path,
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING"):
+        policy = SafetyPolicy.from_settings(Settings(safety_model=str(tmp_path / "nope")))
+    assert policy.classifier is None and "patterns only" in caplog.text
+    assert policy.check_user("I want to kill myself").flagged
+    assert policy.check_user("i want to kms tonight").severity == "imminent"
+
+
+# Host alerts through a live session ----------------------------------------------------------------
+
+async def test_host_callback_and_webhook_get_kind_and_severity_but_no_text(tmp_path: Path) -> None:
+    from emotion_agent.agent.components import Components
+    from emotion_agent.agent.facade import EmotionAwareAgent
+    from emotion_agent.responders.template import TemplateResponder
+    from tests.agent_fakes import FakeExpert, MeanFuser
+
+    received: list[bytes] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(self.rfile.read(int(self.headers["Content-Length"])))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            return
+
+    server = HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    calls: list[tuple[str, Any]] = []
+    settings = Settings(safety_webhook_url=f"http://127.0.0.1:{server.server_port}/alert")
+    components = Components(settings=settings, experts={"text": FakeExpert("text")}, fuser=MeanFuser(),
+                            responder=TemplateResponder(), safety=SafetyPolicy())
+    agent = EmotionAwareAgent(components=components, on_escalation=lambda sid, e: calls.append((sid, e)))
+    secret = "my friend just told me she swallowed a whole bottle of pills"
+    try:
+        async with agent.new_session(profile="mental_health") as session:
+            await session.send_text(secret)
+            await session.flush()
+            for _ in range(100):
+                if received:
+                    break
+                await asyncio.sleep(0.05)
+    finally:
+        server.shutdown()
+        await agent.aclose()
+    assert len(calls) == 1 and calls[0][0] == session.id
+    event = calls[0][1]
+    assert event.severity in ("high", "imminent") and event.kind and event.rule
+    payload = json.loads(received[0])
+    assert payload["session"] == session.id and payload["kind"] == event.kind
+    assert payload["severity"] == event.severity
+    assert "pills" not in received[0].decode() and "friend" not in received[0].decode()
+
+
+async def test_concern_adds_a_gentle_check_in_and_a_later_turn_can_lower_the_level() -> None:
+    from emotion_agent.agent.components import Components
+    from emotion_agent.agent.facade import EmotionAwareAgent
+    from emotion_agent.responders.template import TemplateResponder
+    from emotion_agent.safety.responses import CONCERN_QUESTION, REMINDER
+    from tests.agent_fakes import FakeExpert, MeanFuser
+
+    components = Components(settings=Settings(), experts={"text": FakeExpert("text")}, fuser=MeanFuser(),
+                            responder=TemplateResponder(), safety=SafetyPolicy())
+    async with EmotionAwareAgent(components=components) as agent:
+        session = agent.new_session()
+        events: list[dict[str, Any]] = []
+
+        async def collect() -> None:
+            async for event in session.events():
+                events.append(event)
+
+        task = asyncio.create_task(collect())
+        await session.send_text("i want to die")
+        await session.send_text("the weather is nice today")
+        await session.send_text("I talked to my therapist and I'm safe now")
+        await session.flush()
+        await session.close()
+        await task
+    replies = [e["text"] for e in events if e["type"] == "reply"]
+    levels = [(e["previous"], e["level"]) for e in events if e["type"] == "risk_level"]
+    assert levels[0] == ("none", "high") and levels[-1] == ("high", "concern")
+    assert REMINDER in replies[1] and REMINDER not in replies[2]
+    assert CONCERN_QUESTION not in replies[0]
+
+
+# The trained classifier (real model) -----------------------------------------------------------
+
+KIND_CASES = [
+    # Written for this test; not in the training or dev corpus.
+    ("explicit_ideation", "honestly i have been thinking about killing myself most nights this month", "high"),
+    ("passive_ideation", "it would be a relief if i just didnt wake up one of these mornings", "high"),
+    ("plan", "I've worked out how and when, it's going to be saturday while everyone is at the match", "imminent"),
+    ("attempt", "i already swallowed everything in the cabinet about ten minutes ago", "imminent"),
+    ("preparatory", "left notes for my brothers and gave my guitar to the neighbour's kid, feels like closure", "high"),
+    ("self_harm", "the urge to cut is back and i gave in twice this week", "high"),
+    ("command_hallucination", "the voice keeps saying i should hurt myself and it's getting harder to ignore it", "high"),
+    ("third_party", "my roommate locked herself in the bathroom saying she wants to end it, what do i do", "imminent"),
+    ("embedded", "can you pause my gym membership, not going to need it after this week if you know what i mean",
+     "high"),
+]
+
+
+@pytest.mark.models
+@pytest.mark.parametrize(("kind", "text", "severity"), KIND_CASES, ids=[c[0] for c in KIND_CASES])
+def test_each_kind_is_flagged_with_a_severity(screen: SafetyPolicy, kind: str, text: str, severity: str) -> None:
+    verdict = screen.check_user(text, "standard")
+    assert verdict.flagged, f"missed {kind}: {text!r} (score {verdict.score})"
+    assert verdict.kind in (*RISK_KINDS, "crisis")
+    if severity == "imminent":
+        assert verdict.severity == "imminent", f"{text!r} rated {verdict.severity}"
+    message = verdict.message
+    assert ("stay with them" in message) if verdict.kind == "third_party" else ("988" in message)
+
+
+@pytest.mark.models
+@pytest.mark.parametrize("text", [
+    "this heat is killing me, i'm dying for a cold drink",
+    "can i take ibuprofen with my sertraline or is that a bad mix",
+    "my uncle died by suicide when i was little, we planted a tree for him last spring and it was lovely",
+    "i could sleep till noon tomorrow honestly",
+    "cancel my subscription please, i'm moving abroad and won't need it",
+])
+def test_hard_negatives_are_not_flagged(screen: SafetyPolicy, text: str) -> None:
+    verdict = screen.check_user(text, "standard")
+    assert not verdict.flagged, f"false alarm on {text!r} ({verdict.kind}, {verdict.score})"
+
+
+@pytest.mark.models
+def test_dev_set_recall_and_precision_hold(screen: SafetyPolicy) -> None:
+    from emotion_agent.training.safety_train import evaluate, format_eval, read_rows
+
+    result = evaluate(screen, read_rows(DEV), "standard")
+    print("\n" + format_eval(result, "dev (standard)"))
+    assert result["recall"] >= DEV_RECALL and result["precision"] >= DEV_PRECISION, (result["recall"],
+                                                                                       result["precision"])
+    strict = evaluate(screen, read_rows(DEV), "strict")
+    assert strict["recall"] >= result["recall"]
+
+
+@pytest.mark.models
+def test_eval_safety_command_prints_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from emotion_agent.cli import main
+
+    data = tmp_path / "mine.tsv"
+    data.write_text("text\tcrisis\tkind\ni want to die tonight\t1\texplicit_ideation\n"
+                    "this queue is killing me\t0\tidiom\n")
+    assert main(["eval", "safety", "--data", str(data), "--json"]) == 0
+    last = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert last["n"] == 2 and {"recall", "precision"} <= set(last)

@@ -10,13 +10,19 @@ import numpy as np
 import pytest
 import torch
 
-from emotion_agent.events import ExpertScores
-from emotion_agent.labels import LABEL_INDEX, NUM_LABELS
-from emotion_agent.models import ModelNotFoundError
-from fusion.experts.base import save_checkpoint
-from fusion.experts.text import TextExpert, TextExpertConfig, TextHead, base_checksums, build_state_dict
-from fusion.experts.text_encoder import encode_texts, load_encoder, top_layer_names
-from fusion.experts.text_train import eval_data, finetune, holdout_split
+from emotion_agent.core.events import ExpertScores
+from emotion_agent.core.labels import LABEL_INDEX, NUM_LABELS
+from emotion_agent.core.models import ModelNotFoundError
+from emotion_agent.fusion.experts.base import save_checkpoint
+from emotion_agent.fusion.experts.text import (
+    TextExpert,
+    TextExpertConfig,
+    TextHead,
+    base_checksums,
+    build_state_dict,
+)
+from emotion_agent.fusion.experts.text_encoder import encode_texts, load_encoder, top_layer_names
+from emotion_agent.training.text_train import eval_data, finetune, holdout_split
 
 WORDS = ["i", "am", "so", "very", "happy", "glad", "sad", "down", "angry", "mad", "afraid", "scared", "gross",
          "disgusted", "wow", "surprised", "ok", "the", "a", "it", "this", "is", "what", "fine", "day", "news",
@@ -226,9 +232,9 @@ def test_holdout_split_is_stratified() -> None:
 
 @pytest.mark.slow
 def test_committed_model_on_goemotions_dev(goemotions_dir: Path) -> None:
-    from emotion_agent.datasets import load_goemotions
-    from emotion_agent.settings import WEIGHTS_DIR
-    from fusion.metrics import macro_f1
+    from emotion_agent.core.settings import WEIGHTS_DIR
+    from emotion_agent.training.datasets import load_goemotions
+    from emotion_agent.training.metrics import macro_f1
 
     if not (WEIGHTS_DIR / "text" / "model.pt").exists():
         pytest.skip("no committed text expert (train it with `emotion-agent train text`)")

@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-from emotion_agent.events import ExpertScores
-from emotion_agent.labels import NUM_LABELS
-from emotion_agent.models import ModelNotFoundError
-from emotion_agent.settings import get_settings
-from fusion.experts.base import save_checkpoint
-from fusion.experts.voice import VoiceExpert, VoiceHead, VoiceHeadConfig, load_head, save_head
-from fusion.experts.voice_features import MIN_SAMPLES, input_quality, pad_states
+from emotion_agent.core.events import ExpertScores
+from emotion_agent.core.labels import NUM_LABELS
+from emotion_agent.core.models import ModelNotFoundError
+from emotion_agent.core.settings import get_settings
+from emotion_agent.fusion.experts.base import save_checkpoint
+from emotion_agent.fusion.experts.voice import VoiceExpert, VoiceHead, VoiceHeadConfig, load_head, save_head
+from emotion_agent.fusion.experts.voice_features import MIN_SAMPLES, input_quality, pad_states
 from tests.conftest import silence, speechlike
 
 TINY = VoiceHeadConfig(in_dim=384, proj_dim=8, heads=1, hidden=6, dropout=0.0)
@@ -22,7 +22,7 @@ TINY = VoiceHeadConfig(in_dim=384, proj_dim=8, heads=1, hidden=6, dropout=0.0)
 
 @pytest.fixture(scope="module")
 def whisper():
-    from perception.transcribe import load_whisper
+    from emotion_agent.perception.transcribe import load_whisper
 
     s = get_settings()
     try:
@@ -53,6 +53,7 @@ def _lg(scores: ExpertScores) -> np.ndarray:
     return scores.logits
 
 
+@pytest.mark.models
 def test_predict_on_synthetic_audio(tiny_dir: Path, whisper) -> None:
     expert = VoiceExpert.load(tiny_dir, whisper=whisper)
     assert expert.whisper is whisper and expert.embedding_dim == TINY.hidden
@@ -73,10 +74,12 @@ def test_predict_on_synthetic_audio(tiny_dir: Path, whisper) -> None:
     assert expert.predict_many([]) == []
 
 
+@pytest.mark.models
 def test_default_load_shares_the_asr_whisper(tiny_dir: Path, whisper) -> None:
     assert VoiceExpert.load(tiny_dir).whisper is whisper
 
 
+@pytest.mark.models
 def test_bad_windows(tiny_dir: Path, whisper) -> None:
     expert = VoiceExpert.load(tiny_dir, whisper=whisper)
     with pytest.raises(ValueError, match="too short"):
@@ -151,9 +154,9 @@ def test_head_overfits_a_tiny_batch() -> None:
 
 @pytest.mark.slow
 def test_committed_model_on_held_out_actors(ravdess_dir: Path) -> None:
-    from emotion_agent.datasets import load_ravdess
-    from emotion_agent.labels import LABEL_INDEX
-    from perception.audio import read_audio
+    from emotion_agent.core.labels import LABEL_INDEX
+    from emotion_agent.perception.decode import read_audio
+    from emotion_agent.training.datasets import load_ravdess
 
     weights = Path(get_settings().voice_expert)
     if not (weights / "model.pt").exists():

@@ -11,7 +11,7 @@ def make_tiny_whisper(folder: Path) -> Path:
     import ctranslate2
     from transformers import WhisperConfig, WhisperForConditionalGeneration
 
-    from emotion_agent.models import locate
+    from emotion_agent.core.models import locate
 
     cfg = WhisperConfig(
         vocab_size=51864, d_model=16, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2,

@@ -19,12 +19,14 @@ from typing import Any
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.sdp import SessionDescription
 
-from emotion_agent.settings import Settings
-from perception.live import LiveMedia
-from web.config import WebSettings
-from web.contract import AgentLike
-from web.schemas import AnswerOut, OfferIn
-from web.sessions import SessionEntry, SessionRegistry
+from emotion_agent.core.settings import Settings
+from emotion_agent.perception.live import LiveMedia
+from emotion_agent.web.config import WebSettings
+from emotion_agent.web.contract import AgentLike
+from emotion_agent.web.privacy import Consent, ConsentSink
+from emotion_agent.web.schemas import AnswerOut, ConsentOut, OfferIn
+from emotion_agent.web.sessions import SessionEntry, SessionRegistry
+from emotion_agent.web.tts_track import attach_session_voice
 
 log = logging.getLogger(__name__)
 
@@ -108,8 +110,13 @@ class Signalling:
             self.registry.release()
             raise
         pc = RTCPeerConnection(ice_configuration(self.web))
-        media = LiveMedia(session, self.settings.video_fps, name=f"live-{session.id}")
+        # The user's consent gates the media: with the camera (face) or microphone (voice) off, no frame
+        # of that kind reaches the session (web.privacy).
+        consent = Consent(**{k: v for k, v in (offer.consent.model_dump() if offer.consent else {}).items()
+                             if v is not None})
+        media = LiveMedia(ConsentSink(session, consent), self.settings.video_fps, name=f"live-{session.id}")
         entry = SessionEntry(session, "webrtc", self.web.event_backlog, pc=pc, media=media)
+        entry.consent = consent
         self.registry.add(entry)
         self._wire(entry, pc, media)
         try:
@@ -117,6 +124,7 @@ class Signalling:
             entry.start_pump()
             sdp = keep_ice_open_for_mdns(offer.sdp)
             await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type=offer.type))
+            attach_session_voice(pc, sdp, session)  # server TTS: the agent's voice on a recvonly audio line
             answer = await pc.createAnswer()
             await pc.setLocalDescription(answer)
         except Exception as exc:
@@ -127,7 +135,8 @@ class Signalling:
         watchdog.add_done_callback(entry._tasks.discard)
         log.info("session %s: peer for %s", entry.id, "+".join(kinds))
         local = pc.localDescription
-        return AnswerOut(sdp=local.sdp, type="answer", session_id=entry.id)
+        return AnswerOut(sdp=local.sdp, type="answer", session_id=entry.id, session_token=entry.token,
+                         consent=ConsentOut(**consent.as_dict()))
 
     def _wire(self, entry: SessionEntry, pc: RTCPeerConnection, media: LiveMedia) -> None:
         @pc.on("datachannel")

@@ -12,16 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from emotion_agent.events import ExpertScores, Modality
-from emotion_agent.labels import NUM_LABELS
-from emotion_agent.models import ModelNotFoundError, locate
-
-
-def softmax(logits: np.ndarray, temperature: float = 1.0, axis: int = -1) -> np.ndarray:
-    z = np.asarray(logits, dtype=np.float64) / temperature
-    z = z - z.max(axis=axis, keepdims=True)
-    e = np.exp(z)
-    return (e / e.sum(axis=axis, keepdims=True)).astype(np.float32)
+from emotion_agent.core.events import ExpertScores, Modality
+from emotion_agent.core.labels import NUM_LABELS
+from emotion_agent.core.models import ModelNotFoundError, locate
+from emotion_agent.core.numeric import softmax
 
 
 def make_scores(modality: Modality, logits: np.ndarray, embedding: np.ndarray, started: float,

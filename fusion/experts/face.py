@@ -18,12 +18,18 @@ import cv2
 import numpy as np
 import torch
 
-from emotion_agent.events import ExpertScores, FaceCrop, Modality
-from emotion_agent.labels import FER_CLASS_ORDER, FER_TO_LABEL, LABEL_INDEX, LABELS, NUM_LABELS
-from emotion_agent.models import ModelNotFoundError
-from emotion_agent.settings import get_settings
-from fusion.experts.base import checkpoint_file, load_checkpoint, make_scores, save_checkpoint, softmax
-from fusion.experts.face_nets import KerasConversionError, KerasGraphNet
+from emotion_agent.core.events import ExpertScores, FaceCrop, Modality
+from emotion_agent.core.labels import FER_CLASS_ORDER, FER_TO_LABEL, LABEL_INDEX, LABELS, NUM_LABELS
+from emotion_agent.core.models import ModelNotFoundError
+from emotion_agent.core.settings import get_settings
+from emotion_agent.fusion.experts.base import (
+    checkpoint_file,
+    load_checkpoint,
+    make_scores,
+    save_checkpoint,
+    softmax,
+)
+from emotion_agent.fusion.experts.face_nets import KerasConversionError, KerasGraphNet
 
 # A face this many pixels wide (or more) counts as full quality; smaller crops are blurrier
 # upscales of few pixels, so their confidence is scaled down linearly.
@@ -60,7 +66,7 @@ def to_model_input(images: Sequence[np.ndarray] | np.ndarray, size: int) -> np.n
 
 
 class FaceExpert:
-    """Implements ``emotion_agent.protocols.Expert`` for face crops."""
+    """Implements ``emotion_agent.core.protocols.Expert`` for face crops."""
 
     modality: Modality = "face"
 

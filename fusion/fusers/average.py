@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from fusion.fusers.base import BaseFuser, FusionBatch, present_uniform
+from emotion_agent.fusion.fusers.base import BaseFuser, FusionBatch, present_uniform
 
 EPS = 1e-8
 
@@ -24,7 +24,7 @@ class FormulaFuser(BaseFuser):
         self._setup(uncertain_below, temperature)
 
     def save(self, path: Path) -> Path:
-        from fusion.experts.base import save_checkpoint
+        from emotion_agent.fusion.experts.base import save_checkpoint
 
         path = Path(path)
         if path.suffix != ".pt":
@@ -39,8 +39,8 @@ class FormulaFuser(BaseFuser):
 
         Without a file the fuser works uncalibrated (temperature 1): these formulas need no training.
         """
-        from emotion_agent.settings import get_settings
-        from fusion.experts.base import load_checkpoint
+        from emotion_agent.core.settings import get_settings
+        from emotion_agent.fusion.experts.base import load_checkpoint
 
         fuser = cls(uncertain_below)
         folder = Path(spec if spec is not None else get_settings().fuser_weights)

@@ -21,8 +21,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from emotion_agent.events import MODALITIES, EmotionEstimate, ExpertScores, Modality
-from emotion_agent.labels import LABELS, NUM_LABELS, valence_arousal
+from emotion_agent.core.events import MODALITIES, EmotionEstimate, ExpertScores, Modality
+from emotion_agent.core.labels import LABELS, NUM_LABELS, valence_arousal
+from emotion_agent.core.numeric import softmax
 
 NUM_MODALITIES = len(MODALITIES)
 MODALITY_INDEX: dict[str, int] = {m: i for i, m in enumerate(MODALITIES)}
@@ -167,10 +168,12 @@ class BaseFuser:
     embedding_dims: dict[str, int] | None = None
     note: str | None = None
     """Appended to every explanation (e.g. why this fuser stands in for the configured one)."""
+    single_passthrough: bool = True
+    """With one modality present, return that expert's distribution (``predict_logits``)."""
 
     def _setup(self, uncertain_below: float | None, temperature: float = 1.0) -> None:
         if uncertain_below is None:
-            from emotion_agent.settings import get_settings
+            from emotion_agent.core.settings import get_settings
 
             uncertain_below = get_settings().uncertain_below
         self.uncertain_below = float(uncertain_below)
@@ -213,23 +216,32 @@ class BaseFuser:
             self.eval()
 
     def predict_logits(self, batch: FusionBatch) -> tuple[np.ndarray, np.ndarray]:
-        """Uncalibrated logits (B, 7) and α (B, 3) as numpy, no grad, eval mode."""
+        """Uncalibrated logits (B, 7) and α (B, 3) as numpy, no grad, eval mode.
+
+        A row with ONE modality present gets that expert's own log-probabilities (``single_passthrough``):
+        with nothing to combine, the fused label is the expert's label (calibration still applies its
+        own temperature for that subset, which never changes the arg-max)."""
         self._eval_mode()
+        clean = batch.sanitized()
         with torch.no_grad():
-            logits, alpha = self.raw_logits(batch.sanitized())
+            logits, alpha = self.raw_logits(clean)
+            if self.single_passthrough:
+                single = clean.present.sum(dim=1) == 1
+                if bool(single.any()):
+                    which = clean.present[single].float().argmax(dim=1)
+                    own = clean.logits[single].gather(1, which[:, None, None].expand(-1, 1, NUM_LABELS)).squeeze(1)
+                    logits = logits.clone()
+                    logits[single] = torch.log_softmax(own.float(), dim=-1).to(logits.dtype)
         return logits.numpy().astype(np.float32), alpha.numpy().astype(np.float32)
 
     def predict_batch(self, batch: FusionBatch) -> tuple[np.ndarray, np.ndarray]:
         """Calibrated probabilities (B, 7) and α (B, 3)."""
         logits, alpha = self.predict_logits(batch)
-        z = logits.astype(np.float64) / self.temperatures(batch.present.numpy())[:, None]
-        z -= z.max(axis=1, keepdims=True)
-        e = np.exp(z)
-        return (e / e.sum(axis=1, keepdims=True)).astype(np.float32), alpha
+        return softmax(logits, self.temperatures(batch.present.numpy())[:, None], axis=1), alpha
 
     def fuse(self, scores: Mapping[Modality, ExpertScores | None]) -> EmotionEstimate:
         """One window's estimate.  Raises ``NoModalityError`` (a ValueError) when nothing is present."""
-        from fusion.fusers.explain import explain
+        from emotion_agent.fusion.fusers.explain import explain
 
         batch = scores_to_batch(scores, self.embedding_dims)
         probs, alpha = self.predict_batch(batch)
@@ -256,17 +268,6 @@ def present_uniform(present: torch.Tensor) -> torch.Tensor:
     """Equal weights over the present modalities: bool (B, M) → float (B, M)."""
     w = present.float()
     return w / w.sum(dim=1, keepdim=True).clamp_min(1.0)
-
-
-def stack_rows(rows: Sequence[Mapping[Modality, ExpertScores | None]],
-               embedding_dims: Mapping[str, int]) -> FusionBatch:
-    """Many windows → one batch (for evaluation code that holds ExpertScores objects)."""
-    parts = [scores_to_batch(r, embedding_dims) for r in rows]
-    return FusionBatch(
-        torch.cat([p.logits for p in parts]), torch.cat([p.confidence for p in parts]),
-        torch.cat([p.present for p in parts]),
-        {m: torch.cat([p.embeddings[m] for p in parts]) for m in MODALITIES},
-    )
 
 
 class ModalityInput(torch.nn.Module):
@@ -323,7 +324,7 @@ class LearnedFuser(BaseFuser):
         return torch.nn.functional.cross_entropy(logits, y)
 
     def save(self, path: Path) -> Path:
-        from fusion.experts.base import save_checkpoint
+        from emotion_agent.fusion.experts.base import save_checkpoint
 
         assert isinstance(self, torch.nn.Module)
         path = Path(path)
@@ -339,9 +340,9 @@ class LearnedFuser(BaseFuser):
         """Load ``<spec>/<name>.pt`` (or the file ``spec``); default folder ``settings.fuser_weights``.
 
         Raises ``ModelNotFoundError`` when the file is absent, unreadable, or for another fuser."""
-        from emotion_agent.models import ModelNotFoundError
-        from emotion_agent.settings import get_settings
-        from fusion.experts.base import checkpoint_file, load_checkpoint
+        from emotion_agent.core.models import ModelNotFoundError
+        from emotion_agent.core.settings import get_settings
+        from emotion_agent.fusion.experts.base import checkpoint_file, load_checkpoint
 
         path = checkpoint_file(spec if spec is not None else get_settings().fuser_weights, f"{cls.name}.pt")
         ckpt = load_checkpoint(path)

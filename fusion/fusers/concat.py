@@ -16,9 +16,15 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from emotion_agent.events import MODALITIES
-from emotion_agent.labels import NUM_LABELS
-from fusion.fusers.base import NUM_MODALITIES, FusionBatch, LearnedFuser, modality_inputs, present_uniform
+from emotion_agent.core.events import MODALITIES
+from emotion_agent.core.labels import NUM_LABELS
+from emotion_agent.fusion.fusers.base import (
+    NUM_MODALITIES,
+    FusionBatch,
+    LearnedFuser,
+    modality_inputs,
+    present_uniform,
+)
 
 
 @dataclass

@@ -10,8 +10,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from emotion_agent.events import MODALITIES, ExpertScores
-from emotion_agent.labels import LABELS
+from emotion_agent.core.events import MODALITIES, ExpertScores
+from emotion_agent.core.labels import LABELS
 
 SPOKEN_NAME = {"face": "face", "voice": "voice", "text": "words"}
 SAYS = {"face": "says", "voice": "says", "text": "say"}

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import torch
 
-from fusion.fusers.average import EPS, FormulaFuser
-from fusion.fusers.base import FusionBatch
+from emotion_agent.fusion.fusers.average import EPS, FormulaFuser
+from emotion_agent.fusion.fusers.base import FusionBatch
 
 
 class MaxConfidenceFuser(FormulaFuser):

@@ -9,13 +9,13 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fusion.fusers.base import BaseFuser
+from emotion_agent.fusion.fusers.base import BaseFuser
 
 log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
-    from emotion_agent.protocols import Fuser
-    from emotion_agent.settings import Settings
+    from emotion_agent.core.protocols import Fuser
+    from emotion_agent.core.settings import Settings
 
 FUSER_NAMES: tuple[str, ...] = ("attention", "average", "max_confidence", "concat", "transformer")
 LEARNED: tuple[str, ...] = ("attention", "concat", "transformer")
@@ -26,23 +26,23 @@ FALLBACK = "average"
 def fuser_class(name: str) -> type[BaseFuser]:
     """The class for ``name``; ``ValueError`` for an unknown name."""
     if name == "attention":
-        from fusion.fusers.attention import AttentionFuser
+        from emotion_agent.fusion.fusers.attention import AttentionFuser
 
         return AttentionFuser
     if name == "average":
-        from fusion.fusers.average import AverageFuser
+        from emotion_agent.fusion.fusers.average import AverageFuser
 
         return AverageFuser
     if name == "max_confidence":
-        from fusion.fusers.max_confidence import MaxConfidenceFuser
+        from emotion_agent.fusion.fusers.max_confidence import MaxConfidenceFuser
 
         return MaxConfidenceFuser
     if name == "concat":
-        from fusion.fusers.concat import ConcatFuser
+        from emotion_agent.fusion.fusers.concat import ConcatFuser
 
         return ConcatFuser
     if name == "transformer":
-        from fusion.fusers.transformer import TransformerFuser
+        from emotion_agent.fusion.fusers.transformer import TransformerFuser
 
         return TransformerFuser
     raise ValueError(f"unknown fuser {name!r}; choose one of {', '.join(FUSER_NAMES)}")
@@ -58,10 +58,10 @@ def load_fuser(name: str, spec: str | Path | None = None, settings: Settings | N
     ``average`` fuser is returned instead, with a logged warning and a note in every explanation.
     A fuser chosen explicitly (``--fusion``, ``EMOTION_AGENT_FUSION``) never falls back, nor does a
     checkpoint that exists but does not load."""
-    from emotion_agent.models import ModelNotFoundError
+    from emotion_agent.core.models import ModelNotFoundError
 
     if settings is None:
-        from emotion_agent.settings import get_settings
+        from emotion_agent.core.settings import get_settings
 
         settings = get_settings()
     cls = fuser_class(name)
@@ -82,8 +82,8 @@ def load_fuser(name: str, spec: str | Path | None = None, settings: Settings | N
 
 
 def _exists(folder: str | Path, name: str) -> bool:
-    from emotion_agent.models import ModelNotFoundError
-    from fusion.experts.base import checkpoint_file
+    from emotion_agent.core.models import ModelNotFoundError
+    from emotion_agent.fusion.experts.base import checkpoint_file
 
     try:
         checkpoint_file(folder, f"{name}.pt")

@@ -11,7 +11,8 @@
 
   window.__events = [];
   const app = (window.__app = {
-    state: "idle", sessionId: null, chatSessionId: null, pc: null, dc: null, ws: null, stream: null,
+    state: "idle", sessionId: null, sessionToken: null, chatSessionId: null, chatSessionToken: null,
+    pc: null, dc: null, ws: null, stream: null,
     t0: null, mood: [], points: [], bubbles: {}, config: { ice_servers: [] },
   });
 
@@ -23,6 +24,8 @@
     return n;
   };
   const pct = (x) => `${Math.round((x || 0) * 100)}%`;
+  const auth = window.EmotionAgentAuth;  // security.js: host token, session tokens, consent
+  const privacyRender = () => { if (window.EmotionAgentPrivacy) window.EmotionAgentPrivacy.render(); };
 
   // ---------------------------------------------------------------- banners and status
   function banner(kind, text, key) {
@@ -51,6 +54,7 @@
     s.textContent = text || state;
     s.className = `pill ${state === "live" ? "live" : state === "failed" ? "failed" :
       state === "connecting" ? "connecting" : "idle"}`;
+    privacyRender();
   }
 
   // ---------------------------------------------------------------- bars
@@ -94,6 +98,7 @@
   // ---------------------------------------------------------------- event handling
   function onEvent(ev) {
     window.__events.push(ev);
+    if (window.__speech) window.__speech.onEvent(ev);  // speech.js: the agent's voice
     const h = handlers[ev.type];
     if (h) {
       try { h(ev); } catch (err) { console.error("handler", ev.type, err); }
@@ -199,20 +204,24 @@
     if (app.ws && app.ws.readyState === WebSocket.OPEN) { app.ws.send(msg); return; }
     try {
       const r = await fetch("/api/chat", {
-        method: "POST", headers: { "Content-Type": "application/json" },
+        method: "POST",
+        headers: app.chatSessionId ? auth.sessionHeaders(app.chatSessionToken, { "Content-Type": "application/json" })
+          : auth.headers({ "Content-Type": "application/json" }),
         body: JSON.stringify({ text, session_id: app.chatSessionId, profile: $("profile").value }),
       });
       const body = await r.json().catch(() => ({}));
       if (r.status === 404 && app.chatSessionId) { app.chatSessionId = null; return sendChatRetry(text); }
       if (!r.ok) { banner("error", `Chat failed (${r.status}): ${detail(body)}`, "chat"); return; }
       app.chatSessionId = body.session_id;
+      if (body.session_token) app.chatSessionToken = body.session_token;
       for (const ev of body.events) onEvent(ev);
     } catch (err) {
       banner("error", `Chat failed: the server cannot be reached (${err.message}).`, "chat");
     }
   }
   function sendChatRetry(text) { $("chat-log").lastChild.remove(); return sendChat(text); }
-  const detail = (body) => (typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail || body));
+  const detail = (body) => (typeof body.detail === "string" ? body.detail
+    : Array.isArray(body.detail) ? body.detail.map((d) => d.msg).join("; ") : JSON.stringify(body.detail || body));
 
   $("chat-form").addEventListener("submit", (e) => {
     e.preventDefault();
@@ -234,7 +243,11 @@
     // voice expert reads.
     const audio = { echoCancellation: true, noiseSuppression: false, autoGainControl: false, channelCount: 1 };
     const video = { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 15 } };
-    const attempts = [{ audio, video }, { audio }, { video }];
+    const want = auth.consent;  // a sensor switched off in the privacy notice is not even opened
+    const attempts = [{ audio, video }, { audio }, { video }]
+      .map((c) => ({ audio: want.voice ? c.audio : undefined, video: want.face ? c.video : undefined }))
+      .filter((c) => c.audio || c.video);
+    if (!attempts.length) return null;
     let lastErr = null;
     for (const c of attempts) {
       try {
@@ -281,8 +294,10 @@
       ? stream.getTracks().map((t) => `${t.kind}: ${t.label || "on"}`).join(" · ")
       : "no camera/microphone: text chat only";
     setStatus("connecting", "connecting");
-    const pc = (app.pc = new RTCPeerConnection({ iceServers: app.config.ice_servers.map((u) => ({ urls: u })) }));
+    const iceServers = app.config.ice_servers.map((u) => ({ urls: u })).concat(app.config.turn_servers || []);
+    const pc = (app.pc = new RTCPeerConnection({ iceServers }));
     if (stream) for (const track of stream.getTracks()) pc.addTransceiver(track, { direction: "sendonly", streams: [stream] });
+    if (window.__speech) window.__speech.onPeer(pc, stream);  // speech.js: server voice track, speaker default
     const dc = (app.dc = pc.createDataChannel("events"));
     dc.onmessage = (e) => { try { onEvent(JSON.parse(e.data)); } catch (err) { console.error(err); } };
     dc.onopen = () => { setStatus("live", stream ? "live" : "live (text only)"); clearBanner("connection"); };
@@ -297,12 +312,14 @@
       await pc.setLocalDescription(await pc.createOffer());
       await waitIce(pc);
       const r = await fetch("/offer", {
-        method: "POST", headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ sdp: pc.localDescription.sdp, type: pc.localDescription.type, profile: $("profile").value }),
+        method: "POST", headers: auth.headers({ "Content-Type": "application/json" }),
+        body: JSON.stringify({ sdp: pc.localDescription.sdp, type: pc.localDescription.type, profile: $("profile").value,
+          consent: { face: auth.consent.face, voice: auth.consent.voice } }),
       });
       const body = await r.json().catch(() => ({}));
       if (!r.ok) throw new Error(r.status === 503 ? `server busy: ${detail(body)}` : `${r.status}: ${detail(body)}`);
       app.sessionId = body.session_id;
+      app.sessionToken = body.session_token;
       await pc.setRemoteDescription({ sdp: body.sdp, type: body.type });
     } catch (err) {
       connectionFailed(err.message);
@@ -326,12 +343,19 @@
   function openWebsocket() {
     if (app.ws && app.ws.readyState <= WebSocket.OPEN) return;
     const proto = location.protocol === "https:" ? "wss" : "ws";
-    const ws = (app.ws = new WebSocket(`${proto}://${location.host}/ws?profile=${encodeURIComponent($("profile").value)}`));
+    const ws = (app.ws = new WebSocket(`${proto}://${location.host}/ws?profile=${encodeURIComponent($("profile").value)}`,
+      auth.wsProtocols()));
     ws.onmessage = (e) => { try { onEvent(JSON.parse(e.data)); } catch (err) { console.error(err); } };
     ws.onclose = (e) => { if (e.code !== 1000 && e.code !== 1005 && app.ws === ws) banner("error", `Websocket closed: ${e.reason || e.code}`, "ws"); };
   }
 
   function stop() {
+    if (app.sessionId && app.sessionToken) {  // end it on the server and drop its state (DELETE)
+      fetch(`/api/sessions/${encodeURIComponent(app.sessionId)}`, {
+        method: "DELETE", keepalive: true, headers: auth.sessionHeaders(app.sessionToken),
+      }).catch(() => {});
+    }
+    app.sessionId = null; app.sessionToken = null;
     const pc = app.pc;
     app.pc = null; app.dc = null;
     if (pc) pc.close();
@@ -426,7 +450,7 @@
     const form = new FormData();
     form.append("file", file, file.name);
     try {
-      const r = await fetch("/api/analyze", { method: "POST", body: form });
+      const r = await fetch("/api/analyze", { method: "POST", body: form, headers: auth.headers() });
       const body = await r.json().catch(() => ({}));
       if (!r.ok) { status.textContent = `could not analyze (${r.status}): ${detail(body)}`; return; }
       renderAnalysis(body);
@@ -451,6 +475,6 @@
   }
 
   // ---------------------------------------------------------------- config
-  fetch("/api/config").then((r) => (r.ok ? r.json() : null)).then((c) => { if (c) app.config = c; }).catch(() => {});
+  fetch("/api/config", { headers: auth.headers() }).then((r) => (r.ok ? r.json() : null)).then((c) => { if (c) app.config = c; }).catch(() => {});
   app.onEvent = onEvent;
 })();

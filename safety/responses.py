@@ -1,0 +1,86 @@
+"""What the assistant says when the screen fires, by severity and kind, with resources per locale.
+
+* ``imminent``: leads with the emergency number, then the crisis line;
+* ``high``: the escalation message with resources;
+* ``third_party``: how to help the other person (emergency services, stay with them);
+* ``concern`` is not an escalation: the reply is generated as usual and a gentle check-in question
+  is added (``CONCERN_QUESTION``).
+
+Hosts replace resources per locale (``resources={"en-US": [...], "en-AU": [...]}``) or any message
+(``messages={"high": "... {resources}"}``); ``{emergency}`` is the locale's emergency number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+EMERGENCY: dict[str, str] = {
+    "en-US": "911", "en-CA": "911", "en-GB": "999", "en-IE": "112 or 999", "en-AU": "000", "en-NZ": "111",
+    "default": "your local emergency number (911 in the US and Canada, 999 in the UK, 112 in the EU, 000 in Australia)",
+}
+
+RESOURCES: dict[str, tuple[str, ...]] = {
+    "en-US": ("You can call or text 988 (Suicide & Crisis Lifeline) any time.",),
+    "en-CA": ("You can call or text 9-8-8 (Suicide Crisis Helpline) any time.",),
+    "en-GB": ("Samaritans answer any time on 116 123, or text SHOUT to 85258.",),
+    "en-IE": ("Samaritans answer any time on 116 123.",),
+    "en-AU": ("Lifeline answers any time on 13 11 14.",),
+    "en-NZ": ("You can call or text 1737 any time.",),
+    "default": (
+        "In the US you can call or text 988; in the UK and Ireland Samaritans answer on 116 123; "
+        "anywhere else, findahelpline.com lists free, confidential helplines.",
+    ),
+}
+
+MESSAGES: dict[str, str] = {
+    "imminent": (
+        "Please call {emergency} right now, or ask someone near you to call. Your life matters and you "
+        "don't have to get through this moment alone. {resources} If you can, stay with someone or go "
+        "to where other people are."
+    ),
+    "high": (
+        "I'm really sorry you're feeling this way, and I'm glad you told me. You deserve support from a "
+        "real person right now. {resources} If you can, reach out to someone you trust and let them know "
+        "how you're feeling."
+    ),
+    "third_party": (
+        "That sounds frightening, and it's good that you're reaching out for them. If they might be in "
+        "danger now, call {emergency} and stay with them if it's safe to, or keep them on the phone. "
+        "Remove anything they could use to hurt themselves if you can. {resources} They can call too, "
+        "and so can you, for advice on how to help."
+    ),
+    "crisis": (
+        "I'm really sorry this is happening to you. Your safety matters most. If you're in danger right "
+        "now, call {emergency}. {resources} If you can, get to a safe place or be with someone you trust."
+    ),
+    "abuse": (
+        "I want to help, but I can't continue with threats or abusive language. If anyone is in danger "
+        "right now, please call {emergency}. If you're struggling with how you feel, findahelpline.com "
+        "lists free, confidential support."
+    ),
+}
+
+CONCERN_QUESTION = "How are you holding up right now, honestly?"
+REMINDER = ("If it starts to feel unsafe again, please reach out to a crisis line or emergency services "
+            "straight away.")
+"""Added to replies while the conversation's risk level stays high or imminent after an escalation."""
+
+
+@dataclass(frozen=True)
+class ResponseBook:
+    locale: str = "default"
+    resources: Mapping[str, Sequence[str]] = field(default_factory=lambda: RESOURCES)
+    messages: Mapping[str, str] = field(default_factory=lambda: MESSAGES)
+    emergency: Mapping[str, str] = field(default_factory=lambda: EMERGENCY)
+
+    def message(self, kind: str, severity: str) -> str:
+        """The fixed message for a flagged user turn."""
+        if kind in ("crisis", "abuse", "third_party"):
+            key = kind
+        else:
+            key = "imminent" if severity == "imminent" else "high"
+        template = self.messages.get(key) or MESSAGES[key]
+        resources = self.resources.get(self.locale) or self.resources.get("default") or RESOURCES["default"]
+        emergency = self.emergency.get(self.locale) or self.emergency.get("default") or EMERGENCY["default"]
+        return " ".join(template.format(resources=" ".join(resources), emergency=emergency).split())
