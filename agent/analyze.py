@@ -5,8 +5,12 @@ through ``vad`` → ``turns`` → per utterance the turn chain ``recognise → t
 collector that writes the JSON with the same serializer as the wire.  Output (see README):
 ``{"source", "duration", "utterances": [{"start", "end", "transcript", "experts", "skipped", "fused"}]}``
 
-Two settings differ from the live session on purpose: the voice expert runs its own Whisper encoder
-pass (the figures the model card documents) and there is no provisional emotion or reply.
+Three settings differ from the live session on purpose: the voice expert runs its own Whisper encoder
+pass (the figures the model card documents); there is no provisional emotion or reply; and the words
+are read without the earlier utterances as context unless ``context_turns`` is set — the words
+expert was trained with the *other* party's previous turn as context, while a recording's earlier
+utterances are usually the same speaker's (after "I got the job, I'm so happy", "I am furious that
+nobody answers the phone" read in that context came out fearful; alone, angry).
 """
 
 from __future__ import annotations
@@ -102,14 +106,15 @@ class UtteranceCollector(FrameProcessor):
         await self.push(frame)
 
 
-def _turn_chain(components: Components, executor: BoundedExecutor, text: str | None) -> tuple[Pipeline,
+def _turn_chain(components: Components, executor: BoundedExecutor, text: str | None,
+                context_turns: int = 0) -> tuple[Pipeline,
                                                                                                 UtteranceCollector]:
     conv = Conversation(DEFAULT)
     collector = UtteranceCollector(text)
     chain = Pipeline([
         Recognise(components, executor, asr=True, rms_gate=components.settings.rms_gate, share_encoder=False,
                   provisional=False, text_override=text),
-        TextExpertStage(components, executor),
+        TextExpertStage(components, executor, context_turns=context_turns),
         Fuse(components, executor, conv),
         collector,
     ])
@@ -125,7 +130,7 @@ async def analyze_text(text: str, components: Components, executor: BoundedExecu
 
 
 async def analyze_path(path: Path, components: Components, executor: BoundedExecutor,
-                       text: str | None = None) -> dict[str, Any]:
+                       text: str | None = None, context_turns: int = 0) -> dict[str, Any]:
     """Analyze a media file (or a .txt file).  ``text`` replaces the ASR words for every utterance."""
     path = Path(path)
     if path.suffix.lower() in TEXT_SUFFIXES:
@@ -155,7 +160,7 @@ async def analyze_path(path: Path, components: Components, executor: BoundedExec
         # No speech at all, but a face: one window over the whole clip so the face still counts.
         whole = SpeechEnded(0.0, media.duration, np.zeros(0, dtype=np.float32))
         turns = [TurnStarted(1, "speech", utterance=whole, faces=faces.for_utterance(whole))]
-    chain, collector = _turn_chain(components, executor, text)
+    chain, collector = _turn_chain(components, executor, text, context_turns)
     for turn in turns:
         await chain.push(turn)
     return {

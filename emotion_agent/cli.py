@@ -74,7 +74,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         if args.path is None:
             result = asyncio.run(analyze_text(args.text, components, executor))
         else:
-            result = asyncio.run(analyze_path(Path(args.path), components, executor, text=args.text))
+            result = asyncio.run(analyze_path(Path(args.path), components, executor, text=args.text,
+                                              context_turns=args.context_turns))
     finally:
         executor.shutdown()
     if args.json:
@@ -180,6 +181,8 @@ TRAIN: dict[str, Tool] = {
                    _T + "fusion_train", "build_train_parser", "run_train"),
     "safety": Tool("train the risk screen's classifier on corpora/crisis", _T + "safety_train",
                    "build_train_parser", "run_train"),
+    "responder": Tool("fine-tune the reply model on corpora/dialogue (SmolLM2 LoRA → GGUF adapter, or DialoGPT/T5)",
+                      _T + "responder_train", "build_train_parser", "run_train"),
 }
 EVAL: dict[str, Tool] = {
     "text": Tool("score the text expert on GoEmotions/authored .tsv or MELD/EmoryNLP .csv (with dialogue "
@@ -197,6 +200,8 @@ EVAL: dict[str, Tool] = {
                    "build_eval_parser", "run_eval"),
     "safety": Tool("recall/precision of the safety screen on a labelled TSV", _T + "safety_train",
                    "build_eval_parser", "run_eval", "Screen every row of a labelled TSV; recall, precision, misses."),
+    "replies": Tool("run conversation scripts through the agent and score the replies",
+                    _T + "replies_eval", "build_eval_parser", "run_eval"),
 }
 TOOLS: dict[str, Tool] = {
     "bench": Tool("latency and capacity benchmark of the live session code", _T + "bench",
@@ -242,6 +247,9 @@ def build_parser(path: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--fusion", choices=FUSERS, default=None, help="fuser (default: settings)")
     p.add_argument("--rms-gate", type=float, default=None, help="skip the voice expert below this RMS (seed: 0.008)")
+    p.add_argument("--context-turns", type=int, default=0,
+                   help="read each utterance with this many earlier ones as context (default 0: a recording's "
+                        "earlier utterances are usually the same speaker, not a dialogue partner)")
     p.set_defaults(_run=cmd_analyze)
 
     for verb, tools, what in (("train", TRAIN, "train an expert, the fusers or the safety classifier"),
@@ -253,7 +261,7 @@ def build_parser(path: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
     p = subs.add_parser("chat", help="terminal chat with emotion-aware replies",
                         description="Terminal chat with emotion-aware replies; /file PATH sends a clip as a turn.")
-    p.add_argument("--profile", default="default", choices=("default", "customer_service", "mental_health"))
+    p.add_argument("--profile", default="default", choices=("default", "customer_service", "mental_health", "casual"))
     p.add_argument("--fusion", choices=FUSERS, default=None, help="fuser (default: settings)")
     p.add_argument("--json", action="store_true", help="print each event as JSON")
     p.add_argument("--responder", choices=("llm", "template", "dialogpt", "t5"), default=None,

