@@ -16,9 +16,9 @@ python -m pip install -q --upgrade pip
 if ! python -c "import torch" 2>/dev/null; then
   pip install -q torch==2.13.0 || pip install -q torch --index-url https://download.pytorch.org/whl/cpu
 fi
-extras="dev"
+extras="dev,train"
 if [ -z "${SKIP_LLM:-}" ]; then
-  extras="dev,llm"
+  extras="dev,train,llm"
   # llama-cpp-python builds from source (about 10 minutes on 2 cores); portable flags.
   export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF}"
 fi
