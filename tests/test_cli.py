@@ -56,6 +56,8 @@ HELP_CASES: dict[tuple[str, ...], tuple[str, ...]] = {
     ("eval", "face"): ("--data", "--model", "--json", "--report-dir", "--split"),
     ("eval", "fusion"): ("--voice-data", "--face-data", "--text-data", "--weights", "--fusers", "--report", "--json"),
     ("eval", "safety"): ("--data", "--level", "--model", "--json"),
+    ("train", "responder"): ("--model", "--train", "--dev", "--out", "--epochs", "--max-steps"),
+    ("eval", "replies"): ("--scripts", "--out", "--responder", "--adapter", "--no-guard"),
     ("chat",): ("--profile", "--fusion", "--json", "--responder"),
     ("serve",): ("--host", "--port", "--fusion", "--secret-file", "--allowed-origin", "--frame-ancestor"),
     ("token",): ("--origin", "--ttl", "--scope", "--profile"),
