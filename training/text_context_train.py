@@ -72,7 +72,7 @@ from emotion_agent.training.text_data import (
     load_meld_examples,
     with_context,
 )
-from emotion_agent.training.text_train import class_weights
+from emotion_agent.training.text_train import class_weights, length_batches
 
 REPO = Path(__file__).resolve().parents[1]
 AUTHORED_DIR = REPO / "corpora" / "conversation"
@@ -188,24 +188,6 @@ def _batch(cache: Cache, rows: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, 
     return torch.from_numpy(hidden), torch.from_numpy(mask), torch.from_numpy(pool)
 
 
-def _length_batches(cache: Cache, size: int, rng: np.random.Generator | None,
-                    rows: np.ndarray | None = None) -> list[np.ndarray]:
-    """Batches of row indices of similar length (shuffled pools of 50 batches when ``rng`` is given)."""
-    lengths_all = np.diff(cache["offsets"])
-    rows = np.arange(len(lengths_all)) if rows is None else rows
-    lengths = lengths_all[rows]
-    if rng is None:
-        ordered = rows[np.argsort(lengths, kind="stable")]
-        return [ordered[s:s + size] for s in range(0, len(ordered), size)]
-    perm = rng.permutation(len(rows))
-    batches: list[np.ndarray] = []
-    for s in range(0, len(perm), size * 50):
-        pool = perm[s:s + size * 50]
-        pool = pool[np.argsort(lengths[pool], kind="stable")]
-        batches += [rows[pool[i:i + size]] for i in range(0, len(pool), size)]
-    return [batches[i] for i in rng.permutation(len(batches))]
-
-
 def top_logits(top: nn.ModuleList, head: TextHead, cache: Cache, raw: bool = True) -> np.ndarray:
     """Head logits (n, 7) for every cached row (raw: before temperature and bias)."""
     top.eval()
@@ -213,7 +195,7 @@ def top_logits(top: nn.ModuleList, head: TextHead, cache: Cache, raw: bool = Tru
     n = len(cache["offsets"]) - 1
     out = np.zeros((n, NUM_LABELS), dtype=np.float32)
     with torch.inference_mode():
-        for b in _length_batches(cache, 128, None):
+        for b in length_batches(cache, np.arange(len(cache["offsets"]) - 1), 128, None):
             hidden, mask, pool = _batch(cache, b)
             pooled = mean_pool(run_top_layers(top, hidden, mask), pool)
             out[b] = (head.raw_logits(pooled) if raw else head(pooled)).numpy()
@@ -290,8 +272,9 @@ def train_top(encoder: Encoder, config: TextExpertConfig, fit: Cache, y: np.ndar
         top.train()
         head.train()
         t0, total = time.perf_counter(), 0.0
-        rows = np.sort(rng.choice(len(y), per_epoch, replace=False)) if per_epoch < len(y) else None
-        for b in tqdm(_length_batches(fit, args.batch_size, rng, rows), desc=f"epoch {epoch + 1}/{args.epochs}",
+        rows = np.sort(rng.choice(len(y), per_epoch, replace=False)) if per_epoch < len(y) \
+            else np.arange(len(y))
+        for b in tqdm(length_batches(fit, rows, args.batch_size, rng), desc=f"epoch {epoch + 1}/{args.epochs}",
                       unit="batch", mininterval=30):
             hidden, mask, pool = _batch(fit, b)
             logits = head.raw_logits(mean_pool(run_top_layers(top, hidden, mask), pool))

@@ -198,7 +198,7 @@ def _batch(cache: Cache, rows: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.from_numpy(hidden), torch.from_numpy(mask)
 
 
-def _length_batches(cache: Cache, rows: np.ndarray, size: int, rng: np.random.Generator | None) -> list[np.ndarray]:
+def length_batches(cache: Cache, rows: np.ndarray, size: int, rng: np.random.Generator | None) -> list[np.ndarray]:
     """Batches of similar length (little padding); shuffled pools of 50 batches when ``rng`` is given."""
     lengths = np.diff(cache["offsets"])[rows]
     if rng is None:
@@ -219,7 +219,7 @@ def _top_logits(top: nn.ModuleList, head: TextHead, cache: Cache, rows: np.ndarr
     out = np.zeros((len(rows), NUM_LABELS), dtype=np.float32)
     pos = {int(r): i for i, r in enumerate(rows)}
     with torch.inference_mode():
-        for b in _length_batches(cache, rows, 128, None):
+        for b in length_batches(cache, rows, 128, None):
             hidden, mask = _batch(cache, b)
             logits = head.raw_logits(mean_pool(run_top_layers(top, hidden, mask), mask)).numpy()
             out[[pos[int(r)] for r in b]] = logits
@@ -251,7 +251,7 @@ def finetune(encoder: Encoder, config: TextExpertConfig, cache: Cache, y: np.nda
         top.train()
         head.train()
         t0, total = time.perf_counter(), 0.0
-        batches = _length_batches(cache, fit, args.batch_size, rng)
+        batches = length_batches(cache, fit, args.batch_size, rng)
         for b in tqdm(batches, desc=f"epoch {epoch + 1}/{args.epochs}", unit="batch", mininterval=10):
             hidden, mask = _batch(cache, b)
             logits = head.raw_logits(mean_pool(run_top_layers(top, hidden, mask), mask))

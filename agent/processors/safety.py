@@ -46,8 +46,7 @@ class Safety(FrameProcessor):
         conv = self.conversation
         conv.check_in = False
         # In the executor: the first call loads the classifier, and each check runs the encoder.
-        verdict = await self.executor.run(self._check, frame.text, conv.profile.safety_level)
-        norm = await self.executor.run(normalise, frame.text)
+        verdict, norm = await self.executor.run(self._check, frame.text, conv.profile.safety_level)
         update = conv.risk.update(verdict.flagged, verdict.severity, verdict.score, norm)
         if update.changed:
             await self.push(RiskLevelFrame(update.level, update.previous, update.reason, frame.turn))
@@ -74,8 +73,9 @@ class Safety(FrameProcessor):
         conv.history.append(Turn("assistant", message))
         await self.push(ReplyFrame(message, "safety", frame.turn))
 
-    def _check(self, text: str, level: str) -> RiskVerdict:
-        return self.models.get_safety().check_user(text, level)
+    def _check(self, text: str, level: str) -> tuple[RiskVerdict, str]:
+        """The screen's verdict and the normalised text the conversation rules read (one executor hop)."""
+        return self.models.get_safety().check_user(text, level), normalise(text)
 
     def _alert(self, event: EscalationFrame) -> None:
         if self.on_escalation is not None:
