@@ -16,7 +16,7 @@ class Profile:
     """Suggest a human hand-off once this many turns in a row are angry."""
     handoff_message: str = ""
     checkin_questions: tuple[str, ...] = ()
-    """Asked in rotation after each reply (mental-health check-in)."""
+    """Asked in rotation after each template reply without a question (mental-health check-in)."""
     trend_report_every: int | None = None
     """Send a mood trend report every N turns."""
 

@@ -21,7 +21,7 @@ from emotion_agent.core.frames import ReplyDeltaFrame, ReplyFrame, UserWords
 from emotion_agent.core.protocols import Turn
 from emotion_agent.core.settings import Settings
 from emotion_agent.responders.guard import KINDS, GuardCounts, ReplyGuard, StreamRelease
-from emotion_agent.responders.template import UNSURE
+from emotion_agent.responders.template import UNSURE, TemplateResponder
 from tests.agent_fakes import FakeSafety, FrameLog
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpora" / "dialogue"
@@ -172,9 +172,14 @@ async def test_guard_off_sends_the_reply_as_is() -> None:
     assert reply.text == "I went to the beach today." and conv.guard.checked == 0
 
 
-async def test_checkin_question_is_skipped_when_the_reply_already_asks_one() -> None:
+async def test_generated_replies_get_no_canned_checkin_question() -> None:
     reply, _, _ = await run_turn(Scripted("That sounds heavy. What's been keeping you up?"), profile=MENTAL_HEALTH,
                                  text="I can't sleep before my exams")
-    assert reply.text.count("?") == 1
+    assert reply.text == "That sounds heavy. What's been keeping you up?"
     plain, _, _ = await run_turn(Scripted("That sounds heavy."), profile=MENTAL_HEALTH, text="I can't sleep")
-    assert plain.text.count("?") == 1 and plain.text.startswith("That sounds heavy.")
+    assert plain.text == "That sounds heavy."
+
+
+async def test_template_replies_get_the_profiles_checkin_question() -> None:
+    reply, _, _ = await run_turn(TemplateResponder(), profile=MENTAL_HEALTH, text="I can't sleep")
+    assert reply.text.count("?") == 1 and reply.responder == "template"

@@ -18,6 +18,7 @@ from emotion_agent.core.frames import Frame, TranscriptFrame, UserWords, WireFra
 from emotion_agent.core.protocols import SharedEncoderTranscriber
 from emotion_agent.core.protocols import StatesVoiceExpert as StatesVoiceExpertProtocol
 from emotion_agent.core.settings import Settings
+from emotion_agent.responders.template import TemplateResponder
 from tests.agent_fakes import EchoResponder, FakeTranscriber, fake_components
 from tests.conftest import silence, speechlike
 
@@ -191,7 +192,8 @@ async def test_customer_service_handoff_after_anger() -> None:
 
 
 async def test_mental_health_profile_asks_checkin_and_reports_trend() -> None:
-    agent = EmotionAwareAgent(components=fake_components())
+    """The template's replies get the profile's check-in questions (generated replies ask their own)."""
+    agent = EmotionAwareAgent(components=fake_components(responder=TemplateResponder()))
     async with agent.new_session(profile="mental_health") as session:
         replies = []
         for line in ["I feel sad", "a bit sad still", "happy now actually"]:

@@ -113,7 +113,10 @@ class Respond(FrameProcessor):
         questions = conv.profile.checkin_questions
         if conv.check_in:
             extras.append(CONCERN_QUESTION)
-        elif questions and reason is None and "?" not in text:  # at most one question per reply
+        elif questions and name == "template" and "?" not in text:  # at most one question per reply
+            # Only the template gets the profile's rotating questions: a generative responder asks its
+            # own question where it fits (the tuned model learnt when from corpora/dialogue); a
+            # canned one after every reply was off-topic in the blind rating.
             extras.append(questions[(turn - 1) % len(questions)])
         for extra in extras:
             if extra not in text:
