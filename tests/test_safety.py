@@ -34,9 +34,8 @@ REPLY_NEG: list[str] = CASES["reply_negative"]
 DEV = PROJECT_ROOT / "corpora" / "crisis" / "dev.tsv"
 DEV_RECALL = 0.97
 """The README's stated dev recall at the default level: this test fails below it."""
-DEV_PRECISION = 0.85
-"""A regression floor under the measured dev precision (0.88), NOT the issue's 0.90 target, which the
-screen misses (stated in the README and the model card)."""
+DEV_PRECISION = 0.90
+"""The issue's dev target at the default level (measured 0.926 with the shipped classifier)."""
 
 
 def _family(kind: str) -> str:
@@ -459,10 +458,10 @@ def test_each_kind_is_flagged_with_a_severity(screen: SafetyPolicy, kind: str, t
     "can i take ibuprofen with my sertraline or is that a bad mix",
     "my uncle died by suicide when i was little, we planted a tree for him last spring and it was lovely",
     pytest.param("i could sleep till noon tomorrow honestly", marks=pytest.mark.xfail(
-        strict=True, reason="known false alarm of the shipped classifier (passive_ideation, 0.92); issue 11 "
+        strict=True, reason="known false alarm of the shipped classifier (passive_ideation, 0.87); issue 11 "
                             "stays open on precision")),
     pytest.param("cancel my subscription please, i'm moving abroad and won't need it", marks=pytest.mark.xfail(
-        strict=True, reason="known false alarm of the shipped classifier (embedded, 0.92); issue 11 stays open "
+        strict=True, reason="known false alarm of the shipped classifier (embedded, 0.77); issue 11 stays open "
                             "on precision")),
 ])
 def test_hard_negatives_are_not_flagged(screen: SafetyPolicy, text: str) -> None:

