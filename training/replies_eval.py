@@ -128,6 +128,18 @@ async def run_script(agent: Any, script: Script, turn_timeout_s: float = 300.0) 
     return records
 
 
+def generated_part(reply: str, profile: str) -> str:
+    """The reply without the sentences the agent appends itself (the safety reminder, the concern
+    check-in question, the profile's rotating check-in question): the guard judges generated text."""
+    from emotion_agent.agent.profiles import PROFILES
+    from emotion_agent.safety.responses import CONCERN_QUESTION, REMINDER
+
+    extras = (REMINDER, CONCERN_QUESTION, *(PROFILES[profile].checkin_questions if profile in PROFILES else ()))
+    for extra in extras:
+        reply = reply.replace(extra, "")
+    return reply.strip()
+
+
 def score(records: Sequence[ReplyRecord], scripts: Sequence[Script], similarity: Similarity | None,
           reader: Reader | None, guard: ReplyGuard | None = None) -> None:
     """Fill in flags (on the reply as shown), similarity and the text expert's reading."""
@@ -136,9 +148,12 @@ def score(records: Sequence[ReplyRecord], scripts: Sequence[Script], similarity:
     from emotion_agent.core.protocols import Turn
 
     for rec in records:
+        if rec.responder == "safety":  # the configured crisis message (helplines are facts): not generated
+            rec.flags = []
+            continue
         said = by_name[rec.script].turns[:rec.turn]
         history = [Turn("user", t) for t in said]
-        rec.flags = [str(f) for f in guard.check(rec.reply, history)]
+        rec.flags = [str(f) for f in guard.check(generated_part(rec.reply, rec.profile), history)]
     if similarity is not None and records:
         sims = similarity([r.user for r in records], [r.reply for r in records])
         for rec, sim in zip(records, sims, strict=True):
@@ -165,6 +180,7 @@ def summarize(records: Sequence[ReplyRecord]) -> dict[str, Any]:
                                              for r in rs) / max(n, 1), 4),
             "regeneration_rate": round(sum(r.regenerated for r in rs) / max(n, 1), 4),
             "fallback_rate": round(sum(r.fallback_reason is not None for r in rs) / max(n, 1), 4),
+            "safety_reply_rate": round(sum(r.responder == "safety" for r in rs) / max(n, 1), 4),
             "guard_fallback_rate": round(sum((r.fallback_reason or "").startswith("reply guard") for r in rs)
                                          / max(n, 1), 4),
             "mean_similarity": round(float(np.mean(sims)), 4) if sims else None,
