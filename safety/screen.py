@@ -68,6 +68,7 @@ _IMMINENT_CUES = re.compile(
     r"\b(?:tonight|today|right now|now|this (?:morning|afternoon|evening|weekend|week)|tomorrow|"
     r"in (?:an|a few|\d+) (?:hour|hours|minutes)|already (?:took|taken|swallowed|cut)|"
     r"took (?:all|the whole|a (?:bunch|load|lot|handful))|swallowed|on the (?:bridge|roof|ledge|edge|tracks)|"
+    r"(?:locked|shut|barricaded) (?:myself|himself|herself|themselves|themself) in|"  # alone with intent, now
     r"(?:have|got|bought) (?:the |a )?(?:rope|gun|pills|blades?)|by (?:monday|tuesday|wednesday|thursday|"
     r"friday|saturday|sunday|christmas|tomorrow|the weekend))\b")
 
