@@ -222,11 +222,6 @@ def test_page_speaks_with_the_mapped_prosody_and_stops_on_barge_in(driver: Any) 
 
 
 @pytest.mark.models
-@pytest.mark.xfail(strict=False, reason=(
-    "since the tuned reply adapter, the real agent's replies are short enough to finish before the fake "
-    "microphone's next loop starts, so no barge-in happens in this test (last CI run); the test needs a "
-    "longer reply or an earlier second utterance. Barge-in itself is covered by tests/test_speech.py and "
-    "tests/test_speech_web.py"))
 def test_real_agent_page_speaks_the_reply_and_barge_in_cancels_it(driver: Any, mic: tuple[Path, str, Any]) -> None:
     """The page against the real agent: Whisper, the trained experts, the attention fuser and SmolLM2
     answer the held-out utterance; the page speaks the reply with the table's rate and pitch for the
