@@ -111,16 +111,19 @@ ORDINARY_DEV = (PROJECT_ROOT / "corpora" / "conversation" / "dev.tsv",
 
 
 def ordinary_texts(path: Path) -> list[str]:
-    """User messages from an authored conversation TSV (``text`` column), a dialogue JSONL
-    (``turns[].user``) or a folder of dev scripts (one user turn per line, ``#`` headers)."""
+    """User messages from an authored conversation TSV, a dialogue JSONL or a folder of dev scripts,
+    read with the project's own readers for those formats."""
     if path.is_dir():
-        return [line.strip() for f in sorted(path.glob("*.txt"))
-                for line in f.read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#")]
+        from emotion_agent.training.replies_eval import read_scripts
+
+        return [turn for script in read_scripts(path) for turn in script.turns]
     if path.suffix == ".jsonl":
-        return [t["user"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
-                for t in json.loads(line)["turns"]]
-    with open(path, encoding="utf-8", newline="") as fh:
-        return [r["text"] for r in csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)]
+        from emotion_agent.training.responder_train import load_conversations
+
+        return [t["user"] for row in load_conversations(path) for t in row["turns"]]
+    from emotion_agent.training.text_data import load_authored_examples
+
+    return [e.text for e in load_authored_examples(path)]
 
 
 def ordinary_negatives(paths: list[Path], n: int, seed: int) -> list[RiskRow]:
