@@ -34,7 +34,14 @@ from emotion_agent.responders.prompting import (
     tagged_turns,
 )
 from emotion_agent.responders.registry import build_responder, load_responder
-from emotion_agent.responders.template import REPLIES, UNSURE, TemplateResponder
+from emotion_agent.responders.template import (
+    CHECKIN,
+    REPLIES,
+    SUPPORT_ACK,
+    SUPPORT_STEP,
+    UNSURE,
+    TemplateResponder,
+)
 from emotion_agent.safety.screen import SafetyPolicy
 from tests.agent_fakes import FakeExpert, FakeSafety, FrameLog, MeanFuser
 from tests.llm import HAVE_LLM, needs_llm
@@ -67,6 +74,27 @@ def test_template_is_deterministic_per_label(label: str) -> None:
 def test_template_without_or_with_uncertain_estimate_does_not_assert_an_emotion() -> None:
     assert respond(TemplateResponder(), HISTORY, None) in UNSURE
     assert respond(TemplateResponder(), HISTORY, estimate("angry", 0.3, uncertain=True)) in UNSURE
+
+
+@pytest.mark.parametrize("label", LABELS)
+def test_template_support_profile_acknowledges_and_offers_a_next_step(label: str) -> None:
+    support = {"profile": "customer_service"}
+    first = "".join(TemplateResponder().stream([Turn("user", "my parcel never arrived")], estimate(label), support))
+    assert first == f"{SUPPORT_ACK[label]} {SUPPORT_STEP[0]}"  # no reference yet: ask for one
+    given = [Turn("user", "my parcel never arrived"), Turn("assistant", first),
+             Turn("user", "the order number is TK-40071")]
+    assert "".join(TemplateResponder().stream(given, estimate(label), support)).endswith(SUPPORT_STEP[1])
+    in_2019 = [Turn("user", "I have been a customer since 2019 and paid 12.99 on the 1st")]
+    assert respond(TemplateResponder(), in_2019, estimate(label)) in REPLIES[label]  # default profile
+    assert "".join(TemplateResponder().stream(in_2019, estimate(label), support)).endswith(SUPPORT_STEP[0])
+
+
+@pytest.mark.parametrize("label", LABELS)
+def test_template_checkin_profile_reflects_with_one_question(label: str) -> None:
+    reply = "".join(TemplateResponder().stream(HISTORY, estimate(label), {"profile": "mental_health"}))
+    assert reply in CHECKIN[label] and reply.count("?") == 1
+    unsure = "".join(TemplateResponder().stream(HISTORY, None, {"profile": "mental_health"}))
+    assert unsure in UNSURE
 
 
 def test_template_streams_words_and_rejects_bad_history() -> None:

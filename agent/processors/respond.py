@@ -104,7 +104,7 @@ class Respond(FrameProcessor):
             await self.push(EscalationFrame("unsafe_reply", "high", "reply", reason, turn=turn))
         if reason is not None and not text:
             fallback = TemplateResponder()
-            text = "".join(fallback.stream(history, estimate))
+            text = "".join(fallback.stream(history, estimate, context))
             name = fallback.name
             await self.push(ReplyDeltaFrame(text, turn))
         extras = []
