@@ -508,3 +508,23 @@ def test_eval_safety_command_prints_json(tmp_path: Path, capsys: pytest.CaptureF
     assert main(["eval", "safety", "--data", str(data), "--json"]) == 0
     last = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert last["n"] == 2 and {"recall", "precision"} <= set(last)
+
+
+@pytest.mark.models
+def test_eval_safety_command_reports_everyday_false_alarms(tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    from emotion_agent.cli import main
+
+    everyday = tmp_path / "mine.txt"
+    everyday.write_text("Can I change the delivery slot to Thursday?\n\nthanks, that fixed it\n"
+                        "i want to kill myself\n")
+    assert main(["eval", "safety", "--everyday", str(everyday), "--json"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    last = json.loads(out[-1])
+    assert last["everyday_n"] == 3  # the blank line is skipped
+    assert last["everyday_false_alarm_rate"] >= 1 / 3 - 1e-6  # the risk line is flagged whatever the model
+    assert "  FALSE  i want to kill myself" in out
+    with pytest.raises(SystemExit, match="not found"):
+        main(["eval", "safety", "--everyday", str(tmp_path / "absent.txt")])
+    with pytest.raises(SystemExit, match="--data"):
+        main(["eval", "safety"])

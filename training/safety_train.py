@@ -111,12 +111,14 @@ ORDINARY_DEV = (PROJECT_ROOT / "corpora" / "conversation" / "dev.tsv",
 
 
 def ordinary_texts(path: Path) -> list[str]:
-    """User messages from an authored conversation TSV, a dialogue JSONL or a folder of dev scripts,
-    read with the project's own readers for those formats."""
+    """User messages from an authored conversation TSV, a dialogue JSONL, a folder of dev scripts or a
+    plain ``.txt`` file (one message per line), read with the project's own readers for those formats."""
     if path.is_dir():
         from emotion_agent.training.replies_eval import read_scripts
 
         return [turn for script in read_scripts(path) for turn in script.turns]
+    if path.suffix == ".txt":  # one message per line
+        return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     if path.suffix == ".jsonl":
         from emotion_agent.training.responder_train import load_conversations
 
@@ -231,7 +233,11 @@ def train_model(rows: list[RiskRow], config: RiskClassifierConfig, epochs: int, 
     warm = max(1, steps // 10)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda k: min(1.0, (k + 1) / warm) * max(0.05, 1.0 - k / max(steps, 1)))
-    kind_loss = nn.CrossEntropyLoss(weight=weights, label_smoothing=0.05)
+    # No label smoothing on the class-weighted kind loss: with weights, PyTorch spreads the smoothing mass
+    # in proportion to each class's weight, so every message learned a floor of ~0.2 summed risk
+    # probability (nine rare, heavily weighted risk kinds), and everyday messages sat just under the
+    # threshold with a tail over it.
+    kind_loss = nn.CrossEntropyLoss(weight=weights)
     sev_loss = nn.CrossEntropyLoss(label_smoothing=0.05)
     top.train()
     model.heads.train()
@@ -418,8 +424,12 @@ def format_eval(result: dict[str, Any], title: str) -> str:
 
 def build_eval_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
     parser = parser or argparse.ArgumentParser(prog="emotion-agent eval safety")
-    parser.add_argument("--data", type=Path, required=True,
+    parser.add_argument("--data", type=Path, default=None,
                         help="TSV with columns text, crisis (0/1) and optional kind")
+    parser.add_argument("--everyday", type=Path, action="append", default=None,
+                        help="everyday messages none of which is at risk (a .txt with one per line, a "
+                             "conversation TSV, a dialogue JSONL or a folder of scripts); repeatable: "
+                             "reports the share the screen flags (false alarms on ordinary traffic)")
     parser.add_argument("--level", choices=("standard", "strict"), default="standard")
     parser.add_argument("--model", default=None, help="classifier folder (default: the committed one)")
     parser.add_argument("--json", action="store_true", help="last line: one JSON object")
@@ -429,13 +439,27 @@ def build_eval_parser(parser: argparse.ArgumentParser | None = None) -> argparse
 def run_eval(args: argparse.Namespace) -> int:
     from emotion_agent.safety.screen import SafetyPolicy
 
-    rows = read_rows(args.data)
+    if args.data is None and not args.everyday:
+        raise SystemExit("eval safety: give --data TSV and/or --everyday FILE")
     policy = SafetyPolicy(classifier=RiskClassifier.load(args.model))
-    result = evaluate(policy, rows, args.level)
-    print(format_eval(result, f"safety screen ({args.level}) on {args.data}"))
+    summary: dict[str, Any] = {"level": args.level}
+    if args.data is not None:
+        result = evaluate(policy, read_rows(args.data), args.level)
+        print(format_eval(result, f"safety screen ({args.level}) on {args.data}"))
+        summary.update({k: result[k] for k in ("recall", "precision", "n", "per_kind_recall", "ms_p50")})
+    if args.everyday:
+        missing = [str(p) for p in args.everyday if not p.exists()]
+        if missing:
+            raise SystemExit(f"eval safety: not found: {', '.join(missing)}")
+        texts = [t for p in args.everyday for t in ordinary_texts(p)]
+        flagged = [t for t in texts if policy.check_user(t, args.level).flagged]
+        rate = round(len(flagged) / max(len(texts), 1), 4)
+        print(f"everyday messages flagged ({args.level}): {len(flagged)} of {len(texts)} ({rate:.3f})")
+        for text in flagged:
+            print(f"  FALSE  {text}")
+        summary.update({"everyday_n": len(texts), "everyday_false_alarm_rate": rate})
     if args.json:
-        print(json.dumps({k: result[k] for k in ("recall", "precision", "n", "level", "per_kind_recall",
-                                                  "ms_p50")}))
+        print(json.dumps(summary))
     return 0
 
 
