@@ -62,7 +62,11 @@ class ConversationRisk:
     _recent_scores: deque[float] = field(default_factory=lambda: deque(maxlen=2))
     _recent_concern: deque[bool] = field(default_factory=lambda: deque(maxlen=4))
 
-    def update(self, flagged: bool, severity: str, score: float | None, normalised_text: str) -> RiskUpdate:
+    def update(self, flagged: bool, severity: str, score: float | None, normalised_text: str,
+               threshold: float | None = None) -> RiskUpdate:
+        """One user turn: the screen's verdict (``flagged``, ``severity``, classifier ``score``), the
+        normalised text, and the classifier ``threshold`` the score was judged against (default
+        ``self.threshold``): sub-threshold signals are measured as a fraction of it."""
         previous = self.level
         self._recent_scores.append(score if score is not None else 0.0)
         self._recent_concern.append(severity == "concern")
@@ -80,7 +84,7 @@ class ConversationRisk:
                 and _TIMELINE_OR_MEANS.search(normalised_text) and not _SAFE_NOW.search(normalised_text):
             self.level = "imminent"
             return RiskUpdate(self.level, previous, "a time or means after earlier risk", escalated_by_context=True)
-        cutoff = ACCUMULATE_FRACTION * self.threshold
+        cutoff = ACCUMULATE_FRACTION * (threshold if threshold is not None else self.threshold)
         if len(self._recent_scores) == 2 and min(self._recent_scores) >= cutoff and rank(self.level) < rank("high"):
             self.level = "high"
             return RiskUpdate(self.level, previous, "risk signals in consecutive turns", escalated_by_context=True)

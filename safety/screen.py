@@ -92,6 +92,9 @@ class SafetyVerdict:
     severity: str = "none"
     score: float | None = None
     """The classifier's risk score (None when it did not run)."""
+    threshold: float | None = None
+    """The classifier's threshold at the level screened (None without a classifier): what
+    ``ConversationRisk`` measures sub-threshold signals against."""
 
 
 CLEAR_REPLY = SafetyVerdict(False, source="reply")
@@ -260,10 +263,11 @@ class SafetyPolicy:
         risk = scores.risk if scores is not None else None
         threshold = self.classifier.config.thresholds.get(level, 0.5) if self.classifier is not None else 1.0
         by_model = risk is not None and risk >= threshold
+        limit = threshold if self.classifier is not None else None
         if hit is None and not by_model:
             if scores is not None and scores.concern >= CONCERN_THRESHOLD[level]:
-                return SafetyVerdict(False, "concern", "classifier", "", "user", "concern", risk)
-            return SafetyVerdict(False, source="user", score=risk)
+                return SafetyVerdict(False, "concern", "classifier", "", "user", "concern", risk, limit)
+            return SafetyVerdict(False, source="user", score=risk, threshold=limit)
         if hit is not None:
             kind, matched = hit
             if kind == "self_harm":  # the patterns' suicide/self-injury kind: the model names which
@@ -276,7 +280,7 @@ class SafetyPolicy:
         if kind in RISK_KINDS and ((scores is not None and scores.severity == "imminent")
                                    or kind == "attempt" or _IMMINENT_CUES.search(norm)):
             severity = "imminent"
-        return SafetyVerdict(True, kind, matched, self.message_for(kind, severity), "user", severity, risk)
+        return SafetyVerdict(True, kind, matched, self.message_for(kind, severity), "user", severity, risk, limit)
 
     def check_reply(self, text: str) -> SafetyVerdict:
         """Screen a (partial) reply: harmful advice or a diagnosis flags it; ``message`` is a placeholder."""

@@ -309,6 +309,26 @@ def test_sub_threshold_signals_in_consecutive_turns_add_up() -> None:
     assert second.level == "high" and second.escalated_by_context
 
 
+def test_sub_threshold_signals_are_measured_against_the_classifier_threshold_in_use() -> None:
+    """The screen's verdict carries its level's threshold; 0.6 of a 0.15 threshold is 0.09, so two
+    0.1 turns add up, while the same scores are noise against the default 0.5."""
+    linked = ConversationRisk()
+    linked.update(False, "none", 0.1, "everyone would manage fine without me around", threshold=0.15)
+    assert linked.update(False, "none", 0.1, "it would be easier not to be here", threshold=0.15).level == "high"
+    plain = ConversationRisk()
+    plain.update(False, "none", 0.1, "everyone would manage fine without me around")
+    assert plain.update(False, "none", 0.1, "it would be easier not to be here").level == "none"
+
+
+@pytest.mark.models
+def test_the_screen_reports_the_threshold_it_judged_against(screen: SafetyPolicy) -> None:
+    assert screen.classifier is not None
+    for level in ("standard", "strict"):
+        verdict = screen.check_user("Can I change the delivery slot please?", level)
+        assert verdict.threshold == screen.classifier.config.thresholds[level]
+    assert SafetyPolicy().check_user("hello there").threshold is None  # patterns only: no classifier
+
+
 def test_the_level_goes_down_only_when_the_user_says_so_and_never_silently() -> None:
     risk = ConversationRisk(threshold=0.5)
     risk.update(True, "high", 0.9, "i want to die")

@@ -146,6 +146,55 @@ def ordinary_false_alarms(policy: Any, paths: tuple[Path, ...] = ORDINARY_DEV) -
     return out
 
 
+CONVERSATIONS_DEV = (PROJECT_ROOT / "corpora" / "dialogue" / "dev_scripts",
+                     PROJECT_ROOT / "corpora" / "dialogue" / "dev.jsonl")
+"""Held-out everyday conversations (nobody in them is at risk): the conversation-level false alarms."""
+
+
+def everyday_conversations(paths: tuple[Path, ...] = CONVERSATIONS_DEV) -> list[tuple[str, list[str]]]:
+    """(profile, user turns) of every conversation in dev-script folders and dialogue JSONL files."""
+    out: list[tuple[str, list[str]]] = []
+    for path in paths:
+        if path.is_dir():
+            from emotion_agent.training.replies_eval import read_scripts
+
+            out += [(s.profile, list(s.turns)) for s in read_scripts(path)]
+        elif path.suffix == ".jsonl" and path.is_file():
+            from emotion_agent.training.responder_train import load_conversations
+
+            out += [(str(c["profile"]), [str(t["user"]) for t in c["turns"]]) for c in load_conversations(path)]
+    return out
+
+
+def conversation_false_alarms(policy: Any, paths: tuple[Path, ...] = CONVERSATIONS_DEV) -> dict[str, Any]:
+    """Everyday conversations through the screen *and* the conversation-level rules, as the agent runs
+    them (``mental_health`` at ``strict``): the share of conversations that get a crisis message at any
+    turn, and the share of turns answered by one (flagged, or raised by the conversation's signals)."""
+    from emotion_agent.safety.conversation import ConversationRisk
+    from emotion_agent.safety.normalise import normalise
+
+    convs = everyday_conversations(paths)
+    hit_convs, hit_turns, turns, by_context, examples = 0, 0, 0, 0, []
+    for profile, texts in convs:
+        level = "strict" if profile == "mental_health" else "standard"
+        risk, hit = ConversationRisk(), False
+        for text in texts:
+            verdict = policy.check_user(text, level)
+            update = risk.update(verdict.flagged, verdict.severity, verdict.score, normalise(text), verdict.threshold)
+            turns += 1
+            if verdict.flagged or update.escalated_by_context:
+                hit_turns += 1
+                by_context += int(not verdict.flagged)
+                hit = True
+                if len(examples) < 10:
+                    examples.append(f"{profile}: {text} ({update.reason or verdict.matched})")
+        hit_convs += int(hit)
+    return {"conversations": len(convs), "turns": turns,
+            "conversation_rate": round(hit_convs / max(len(convs), 1), 4),
+            "turn_rate": round(hit_turns / max(turns, 1), 4), "turns_by_context": by_context,
+            "examples": examples}
+
+
 def targets(row: RiskRow, config: RiskClassifierConfig) -> tuple[int, int]:
     if row.crisis:
         kind = row.kind if row.kind in RISK_KINDS else "explicit_ideation"
@@ -367,6 +416,10 @@ def run_train(args: argparse.Namespace) -> int:
         fa = report["ordinary_false_alarms"]
         print(f"held-out everyday messages flagged (n={fa['n']}): standard {fa['standard']:.3f}, "
               f"strict {fa['strict']:.3f}", flush=True)
+        report["conversation_false_alarms"] = cf = conversation_false_alarms(policy)
+        print(f"held-out everyday conversations given a crisis message: {cf['conversation_rate']:.3f} of "
+              f"{cf['conversations']} ({cf['turn_rate']:.3f} of {cf['turns']} turns, "
+              f"{cf['turns_by_context']} by the conversation rules)", flush=True)
     (args.out / "report.json").write_text(json.dumps(report, indent=1))
     print(f"wrote {args.out / 'model.pt'}")
     return 0

@@ -47,7 +47,7 @@ class Safety(FrameProcessor):
         conv.check_in = False
         # In the executor: the first call loads the classifier, and each check runs the encoder.
         verdict, norm = await self.executor.run(self._check, frame.text, conv.profile.safety_level)
-        update = conv.risk.update(verdict.flagged, verdict.severity, verdict.score, norm)
+        update = conv.risk.update(verdict.flagged, verdict.severity, verdict.score, norm, verdict.threshold)
         if update.changed:
             await self.push(RiskLevelFrame(update.level, update.previous, update.reason, frame.turn))
         if not verdict.flagged and not update.escalated_by_context:
