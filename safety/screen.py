@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from emotion_agent.safety.cues import has_risk_cue
 from emotion_agent.safety.normalise import normalise
 from emotion_agent.safety.patterns import (
     DEFAULT_RULES,
@@ -261,7 +262,7 @@ class SafetyPolicy:
         hit = self._match(norm, self._user[level])
         scores = self.classifier.score(normalise(text)) if self.classifier is not None else None
         risk = scores.risk if scores is not None else None
-        threshold = self.classifier.config.thresholds.get(level, 0.5) if self.classifier is not None else 1.0
+        threshold = self._threshold(level, norm) if self.classifier is not None else 1.0
         by_model = risk is not None and risk >= threshold
         limit = threshold if self.classifier is not None else None
         if hit is None and not by_model:
@@ -281,6 +282,21 @@ class SafetyPolicy:
                                    or kind == "attempt" or _IMMINENT_CUES.search(norm)):
             severity = "imminent"
         return SafetyVerdict(True, kind, matched, self.message_for(kind, severity), "user", severity, risk, limit)
+
+    def has_cue(self, text: str) -> bool:
+        """Whether ``text`` (raw) contains a risk cue after normalisation and idiom blanking: what
+        picks the classifier threshold in ``check_user``."""
+        return has_risk_cue(self._prepare(text))
+
+    def _threshold(self, level: str, norm: str) -> float:
+        """The classifier threshold for ``level``; a message without any risk cue (``safety.cues``)
+        uses the level's ``<level>_no_cue`` threshold when the model has one."""
+        assert self.classifier is not None
+        thresholds = self.classifier.config.thresholds
+        base = thresholds.get(level, 0.5)
+        if has_risk_cue(norm):
+            return base
+        return max(base, thresholds.get(f"{level}_no_cue", base))
 
     def check_reply(self, text: str) -> SafetyVerdict:
         """Screen a (partial) reply: harmful advice or a diagnosis flags it; ``message`` is a placeholder."""

@@ -77,6 +77,7 @@ class Verdict:
     message: str = ""
     severity: str = "none"
     score: float | None = None
+    threshold: float | None = None
 
     @property
     def flagged(self) -> bool:

@@ -32,6 +32,7 @@ from emotion_agent.core.settings import PROJECT_ROOT
 from emotion_agent.fusion.experts.text_encoder import encode_texts, mean_pool, run_top_layers
 from emotion_agent.safety.classifier import WEIGHTS, RiskClassifier, RiskClassifierConfig
 from emotion_agent.safety.normalise import normalise
+from emotion_agent.safety.screen import SafetyPolicy
 from emotion_agent.safety.taxonomy import RISK_KINDS
 
 CORPUS = PROJECT_ROOT / "corpora" / "crisis"
@@ -174,7 +175,8 @@ def conversation_false_alarms(policy: Any, paths: tuple[Path, ...] = CONVERSATIO
     from emotion_agent.safety.normalise import normalise
 
     convs = everyday_conversations(paths)
-    hit_convs, hit_turns, turns, by_context, examples = 0, 0, 0, 0, []
+    hit_convs, hit_turns, turns, by_context = 0, 0, 0, 0
+    examples: list[str] = []
     for profile, texts in convs:
         level = "strict" if profile == "mental_health" else "standard"
         risk, hit = ConversationRisk(), False
@@ -193,6 +195,10 @@ def conversation_false_alarms(policy: Any, paths: tuple[Path, ...] = CONVERSATIO
             "conversation_rate": round(hit_convs / max(len(convs), 1), 4),
             "turn_rate": round(hit_turns / max(turns, 1), 4), "turns_by_context": by_context,
             "examples": examples}
+
+
+_CUE_POLICY = SafetyPolicy()
+"""Patterns only: used for its normalisation and idiom blanking when deciding which rows have a cue."""
 
 
 def targets(row: RiskRow, config: RiskClassifierConfig) -> tuple[int, int]:
@@ -327,6 +333,24 @@ def pick_threshold(scores: np.ndarray, labels: np.ndarray, recall: float) -> flo
     return float(max(0.05, min(0.95, pos[k] - 1e-6)))
 
 
+def pick_no_cue_threshold(scores: np.ndarray, labels: np.ndarray, cue: np.ndarray, threshold: float,
+                          cost: float) -> float:
+    """The highest threshold for messages without a risk cue (cued ones keep ``threshold``) whose
+    recall on (scores, labels) is at most ``cost`` below the ungated recall at ``threshold``."""
+    pos = labels == 1
+    if not pos.any():
+        return threshold
+    ungated = float((scores[pos] >= threshold).mean())
+    best = threshold
+    for t in np.unique(np.concatenate([[threshold], scores[pos & ~cue]])):
+        if t < threshold or t > 0.999:
+            continue
+        gated = np.where(cue, scores >= threshold, scores >= t)
+        if float(gated[pos].mean()) >= ungated - cost - 1e-9:
+            best = max(best, float(t))
+    return best
+
+
 def train_main(argv: list[str] | None = None) -> int:
     parser = build_train_parser()
     return run_train(parser.parse_args(argv))
@@ -359,6 +383,9 @@ def build_train_parser(parser: argparse.ArgumentParser | None = None) -> argpars
                         help="out-of-fold recall the standard threshold must keep")
     parser.add_argument("--strict-recall", type=float, default=0.95,
                         help="out-of-fold recall the strict threshold must keep")
+    parser.add_argument("--gate-recall-cost", type=float, default=0.01,
+                        help="messages without a risk cue (safety/cues.py) get the highest threshold that costs "
+                             "at most this much out-of-fold recall (0: no separate threshold)")
     return parser
 
 
@@ -391,6 +418,13 @@ def run_train(args: argparse.Namespace) -> int:
         scored = ~np.isnan(oof)
         config.thresholds = {"standard": pick_threshold(oof[scored], labels[scored], args.target_recall),
                              "strict": pick_threshold(oof[scored], labels[scored], args.strict_recall)}
+        cue = np.array([_CUE_POLICY.has_cue(r.text) for r in rows])
+        if args.gate_recall_cost > 0:
+            for level in ("standard", "strict"):
+                config.thresholds[f"{level}_no_cue"] = pick_no_cue_threshold(
+                    oof[scored], labels[scored], cue[scored], config.thresholds[level], args.gate_recall_cost)
+        args.out.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(args.out / "oof.npz", scores=oof, labels=labels, cue=cue)
         print(f"thresholds from out-of-fold scores: {config.thresholds}", flush=True)
     model = train_model(rows, config, args.epochs, args.seed, cache)
     model.config.thresholds = config.thresholds
@@ -401,11 +435,15 @@ def run_train(args: argparse.Namespace) -> int:
     if args.folds > 1:
         scored = ~np.isnan(oof)
         report["oof_rows"] = int(scored.sum())
-        for level, t in config.thresholds.items():
-            report[f"oof_{level}"] = binary_metrics(oof[scored] >= t, labels[scored])
+        for level in ("standard", "strict"):
+            t = np.where(cue, config.thresholds[level], config.thresholds.get(f"{level}_no_cue", config.thresholds[level]))
+            report[f"oof_{level}"] = binary_metrics(oof[scored] >= t[scored], labels[scored])
+            report[f"oof_{level}_ungated"] = binary_metrics(oof[scored] >= config.thresholds[level], labels[scored])
+        report["oof_positives_without_cue"] = round(float((~cue[scored] & (labels[scored] == 1)).sum()
+                                                          / max((labels[scored] == 1).sum(), 1)), 4)
     model.save(args.out / "model.pt")
     if args.dev and Path(args.dev).is_file():
-        from emotion_agent.safety.screen import SafetyPolicy
+
 
         policy = SafetyPolicy(classifier=model)
         dev = read_rows(args.dev)
@@ -490,7 +528,7 @@ def build_eval_parser(parser: argparse.ArgumentParser | None = None) -> argparse
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    from emotion_agent.safety.screen import SafetyPolicy
+
 
     if args.data is None and not args.everyday:
         raise SystemExit("eval safety: give --data TSV and/or --everyday FILE")

@@ -168,6 +168,11 @@ class RiskVerdict(Protocol):
     @property
     def score(self) -> float | None: ...
 
+    @property
+    def threshold(self) -> float | None:
+        """The classifier threshold ``score`` was judged against (None without a classifier)."""
+        ...
+
 
 @runtime_checkable
 class RiskScreen(Protocol):

@@ -1,0 +1,61 @@
+"""Risk cues: does a message use any of the words risk is talked about with?
+
+The classifier learns shortcuts.  Trained on veiled risk messages ("checked the tide times for the
+weekend. not for fishing."), it also scores harmless, terse messages about days and plans as risk
+("Doing it most days. Skipped Tuesday.", "Any plans for the weekend?"): 12 % of held-out everyday
+messages crossed its threshold.  Real messages at risk almost always use some of the vocabulary below
+(death and dying, being alive, ending things, self-injury, means, farewells and affairs, burden, voices,
+someone else's danger).  Days, dates and plans are *not* cues on their own: they are what everyday
+messages are made of, and a timeline at risk comes with one of the words below, after the screen's normalisation has undone misspellings and algospeak.
+
+``has_risk_cue(normalised)`` is the gate: a message with a cue is judged against the level's threshold;
+a message without one needs the classifier to be far surer (``<level>_no_cue`` threshold, chosen on
+out-of-fold training scores so that few cue-free negatives pass; see ``training.safety_train``).  The
+patterns and the conversation rules are not gated.  The list is broad on purpose (recall first) and
+maintained by hand: add a word when a missed message shows one.
+"""
+
+from __future__ import annotations
+
+import re
+
+_CUES = (
+    # death, dying, being alive, ending
+    r"suicid\w*|kill\w*|die|dies|died|dying|dead|death|deadly|alive|live|living|life|lives|exist\w*|"
+    r"end (?:it|it all|things|everything|my|this)|ending (?:it|things|my)|over with|not (?:be )?here|"
+    r"(?:won't|will not|wont|not) be (?:around|here|alive|a problem|a burden)|gone|disappear\w*|"
+    r"sleep forever|never wake|not wake|wake up|go to sleep and|no (?:point|reason|way out|future)|"
+    r"can't (?:go on|do this|keep going|take)|give up|giving up|hopeless|worthless|pointless|"
+    r"better off|without me|miss me|burden|problem for|\w+'s problem|the problem|insurance|funeral|grave|buried|bury|"
+    r"(?:being|be|stay|still) (?:around|here)|for good|check out|take me|takes me|finish(?:es)? me|make it to|"
+    r"woke up|wake up|hit me|goes down|go wrong|goes wrong|relieved|bullet|on purpose|do it|did it|done it|"
+    r"my stuff|my things|away my|favour|favor|remove me|"
+    # added from the training positives that had none of the words above (veiled wording)
+    r"took (?:them|it|everything|all)|swallow\w*|the bottle|both bottles|stash|means|methods?|morphine|oxy\w*|"
+    r"antidepressants?|medicines?|painkillers?|sleeping (?:pills|tablets)|shotgun|pistol|cartridges|bullets?|"
+    r"cord|tied it|beam|windowsill|floors up|edge|platform|the gas|towels under|run me over|hit by|accident|"
+    r"(?:for|from) after|afterwards|after i'?m|not come back|not coming back|swim out|vanish|never be found|"
+    r"(?:look|looking) for me|find me|had enough|affairs|in order|tying up|loose ends|tidy for|my fault|"
+    r"blame (?:yourselves|yourself|themselves)|forgive me|urges?|relapse\w*|days? clean|clean (?:for|since)|"
+    r"marks|scissors|carv\w*|bruis\w*|punch\w*|knuckles|want out|at peace|not long for|coffin|waste of|"
+    r"doesn'?t need me|don'?t need me|nobody needs me|where i'?m going|before i go|my debt|"
+    # self-injury and means
+    r"harm\w*|hurt\w*|cut|cuts|cutting|blade\w*|razor\w*|burn\w*|scar\w*|bleed\w*|blood|"
+    r"pills?|tablets?|meds|overdos\w*|od|paracetamol|insulin|poison\w*|bleach|"
+    r"bridge|jump\w*|ledge|roof\w*|height\w*|tracks?|trains?|rail\w*|cliff\w*|tide\w*|river|sea|drown\w*|"
+    r"rope|noose|hang\w*|belt|gun\w*|shoot|knife|knives|car park|multi storey|garage|exhaust|fumes|"
+    r"myself|themselves|himself|herself|yourself|"
+    # farewells, affairs in order, plans
+    r"goodbye\w*|bye|farewell|last (?:message|time|night|day|post|text|words)|note|letter\w*|"
+    r"(?:my|a|the|new|written|wrote|write) will|wills|testament|rehom\w*|give away|giving away|gave away|"
+    r"belongings|passwords?|method|"
+    # voices, someone else at risk, crisis words
+    r"voices?|telling me to|tell me to|told me to|ambulance|emergency|hospital|a&e|crisis|"
+    r"unalive\w*|kms|kys|ctb|sh|self"
+)
+RISK_CUE = re.compile(rf"\b(?:{_CUES})\b")
+
+
+def has_risk_cue(normalised: str) -> bool:
+    """True when the (already normalised, lower-case) text contains any risk cue."""
+    return RISK_CUE.search(normalised) is not None
