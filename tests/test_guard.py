@@ -21,7 +21,7 @@ from emotion_agent.core.frames import ReplyDeltaFrame, ReplyFrame, UserWords
 from emotion_agent.core.protocols import Turn
 from emotion_agent.core.settings import Settings
 from emotion_agent.responders.guard import KINDS, GuardCounts, ReplyGuard, StreamRelease
-from emotion_agent.responders.template import UNSURE, TemplateResponder
+from emotion_agent.responders.template import SUPPORT_STEP, UNSURE_ACK, TemplateResponder
 from tests.agent_fakes import FakeSafety, FrameLog
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpora" / "dialogue"
@@ -153,7 +153,8 @@ async def test_a_flagged_reply_is_regenerated_once() -> None:
 async def test_flagged_twice_falls_back_to_the_template() -> None:
     responder = Scripted("As an AI I can't help you.", "Refunds take 12 months.")
     reply, _, conv = await run_turn(responder)
-    assert reply.responder == "template" and reply.text in UNSURE
+    # the profile's template: no estimate here, so a neutral acknowledgement and the support next step
+    assert reply.responder == "template" and reply.text == f"{UNSURE_ACK} {SUPPORT_STEP[0]}"
     assert reply.fallback_reason is not None and reply.fallback_reason.startswith("reply guard")
     assert "role_break" in reply.fallback_reason and "invented_fact" in reply.fallback_reason
     assert conv.guard.fallbacks == 1 and conv.guard.regenerated == 1 and conv.guard.flagged == 2
