@@ -13,7 +13,10 @@ the flags found, each of one kind:
 * ``condolence``: condolences ("sorry for your loss") when no user turn speaks of a loss or a death;
 * ``prompt_leak``: the prompt's own markup or talk about the user's "mood"/"emotion" label instead of
   the content ("User emotion:", "your positive mood", "<emotion=");
-* ``over_length``: more than ``max_words`` words or ``max_sentences`` sentences.
+* ``over_length``: more than ``max_words`` words or ``max_sentences`` sentences;
+* ``sensitive_data``: it asks the user to tell, send or share a card security code, PIN, password,
+  full card number or one-time code in the chat (no support bot may; the fine-tuned model did:
+  "Could you tell me the CVV number on your account?").
 
 The checks are plain patterns, calibrated on the authored replies of ``corpora/dialogue`` (none of
 them is flagged) and on the red flags the untuned model produced on the dev scripts.  What the
@@ -29,7 +32,8 @@ from dataclasses import dataclass, field
 
 from emotion_agent.core.protocols import Turn
 
-KINDS = ("personal_life", "role_break", "invented_fact", "condolence", "prompt_leak", "over_length")
+KINDS = ("personal_life", "role_break", "invented_fact", "condolence", "prompt_leak", "over_length",
+         "sensitive_data")
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,15 @@ _LEAK = _rx(
     r"\b(?:your|the user's) (?:mood|emotion) (?:is|seems|has been|trend)\b",
     r"\b(?:positive|negative|neutral) (?:mood|emotions?|feelings?|state)\b",
 )
+
+_SECRET = r"(?:cvv2?|cvc2?|cv2|security (?:code|number|digits)|pin(?: number| code)?|passcode|password|" \
+          r"(?:full|long) card number|card number|one[- ]time (?:code|passcode|password)|otp|verification code)"
+_SENSITIVE = _rx(
+    rf"\b(?:tell|send|give|share|post|read(?: out)?|provide|paste|text|confirm|let me know|type it here)\b"
+    rf"(?: me| us)?[^.?!]{{0,40}}?\b{_SECRET}\b",
+    rf"\b(?:your|the) {_SECRET}\b[^.?!]{{0,30}}\b(?:here|to me|to us|in (?:the|this) chat)\b",
+)
+"""Asking for card security codes, PINs, passwords or one-time codes in the chat."""
 
 _AMOUNT = re.compile(
     r"(?:[$£€]\s?\d[\d,.]*|\d[\d,.]*\s?(?:%|percent|dollars?|pounds?|euros?|quid|bucks|p\b|cents?|"
@@ -185,6 +198,8 @@ class ReplyGuard:
                 add("condolence", m.group())
         for m in _LEAK.finditer(text):
             add("prompt_leak", m.group())
+        for m in _SENSITIVE.finditer(text):
+            add("sensitive_data", m.group())
         for pattern in (_AMOUNT, _DURATION, _DATE, _POLICY):
             for m in pattern.finditer(text):
                 if not _said(m.group(), said) and not (pattern is _POLICY and _said(m.group().split()[-1][:6], said)):

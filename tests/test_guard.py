@@ -50,6 +50,9 @@ def kinds(reply: str, history: Sequence[Turn] = USER) -> set[str]:
     ("User emotion: angry. Mood: steady.", "prompt_leak"),
     ("word " * 60 + "end.", "over_length"),
     ("One. Two. Three. Four.", "over_length"),
+    ("Could you tell me the CVV number on your account?", "sensitive_data"),
+    ("Please send me your password so I can check.", "sensitive_data"),
+    ("Just type your PIN here and I'll sort it.", "sensitive_data"),
 ])
 def test_each_flag_kind(reply: str, kind: str) -> None:
     assert kind in KINDS
@@ -60,6 +63,8 @@ def test_each_flag_kind(reply: str, kind: str) -> None:
     "A parcel that's gone quiet is maddening, and I'm sorry you've been left waiting. Is 55102 the right number?",
     "I'm sorry the express shipping didn't get it to you. Would you like me to pass this to a colleague?",
     "I'm passing this to a human colleague now with your order number.",
+    "The CVV is the three numbers on the back of your card; enter them on the payment page, never in a chat.",
+    "Could you send me the order or account number so I can look into it?",
 ])
 def test_good_support_replies_pass(reply: str) -> None:
     assert kinds(reply) == set()
