@@ -262,9 +262,8 @@ class SafetyPolicy:
         hit = self._match(norm, self._user[level])
         scores = self.classifier.score(normalise(text)) if self.classifier is not None else None
         risk = scores.risk if scores is not None else None
-        threshold = self._threshold(level, norm) if self.classifier is not None else 1.0
-        by_model = risk is not None and risk >= threshold
-        limit = threshold if self.classifier is not None else None
+        limit = self._threshold(level, norm) if self.classifier is not None else None
+        by_model = risk is not None and limit is not None and risk >= limit
         if hit is None and not by_model:
             if scores is not None and scores.concern >= CONCERN_THRESHOLD[level]:
                 return SafetyVerdict(False, "concern", "classifier", "", "user", "concern", risk, limit)

@@ -615,3 +615,19 @@ def test_messages_without_a_cue_need_the_no_cue_threshold() -> None:
     assert verdict.flagged and verdict.threshold == 0.2
     old_model = SafetyPolicy(classifier=cast(RiskClassifier, _FixedScores(0.85, {"standard": 0.2, "strict": 0.2})))
     assert old_model.check_user(everyday).flagged  # a model without no-cue thresholds: one threshold
+
+
+def test_the_no_cue_threshold_costs_at_most_the_allowed_recall() -> None:
+    import numpy as np
+
+    from emotion_agent.training.safety_train import pick_no_cue_threshold
+
+    # ten positives (four without a cue: 0.7, 0.5, 0.3, 0.2), negatives without a cue up to 0.8
+    scores = np.array([0.95, 0.9, 0.8, 0.7, 0.6, 0.9, 0.7, 0.5, 0.3, 0.2, 0.8, 0.4, 0.15])
+    labels = np.array([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0])
+    cue = np.array([1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0], dtype=bool)
+    # at 0.2 all ten are caught; each cue-free positive given up costs 0.1 of recall
+    assert pick_no_cue_threshold(scores, labels, cue, 0.2, 0.1) == 0.3
+    assert pick_no_cue_threshold(scores, labels, cue, 0.2, 0.2) == 0.5
+    assert pick_no_cue_threshold(scores, labels, cue, 0.2, 0.3) == 0.7
+    assert pick_no_cue_threshold(scores, labels, cue, 0.2, 0.0) == 0.2  # no recall to spend: no gate

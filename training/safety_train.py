@@ -136,13 +136,18 @@ def ordinary_negatives(paths: list[Path], n: int, seed: int) -> list[RiskRow]:
     return [RiskRow(t, 0, "ordinary", "none") for t in texts[:n]]
 
 
+def flagged_share(policy: Any, texts: list[str], level: str) -> tuple[float, list[str]]:
+    """(share of ``texts`` the screen flags at ``level``, the flagged texts)."""
+    flagged = [t for t in texts if policy.check_user(t, level).flagged]
+    return round(len(flagged) / max(len(texts), 1), 4), flagged
+
+
 def ordinary_false_alarms(policy: Any, paths: tuple[Path, ...] = ORDINARY_DEV) -> dict[str, Any]:
     """Share of held-out everyday messages flagged, per level (all of them: none is at risk)."""
     texts = [t for p in paths if p.exists() for t in ordinary_texts(p)]
     out: dict[str, Any] = {"n": len(texts)}
     for level in ("standard", "strict"):
-        flagged = [t for t in texts if policy.check_user(t, level).flagged]
-        out[level] = round(len(flagged) / max(len(texts), 1), 4)
+        out[level], flagged = flagged_share(policy, texts, level)
         out[f"{level}_examples"] = flagged[:10]
     return out
 
@@ -195,10 +200,6 @@ def conversation_false_alarms(policy: Any, paths: tuple[Path, ...] = CONVERSATIO
             "conversation_rate": round(hit_convs / max(len(convs), 1), 4),
             "turn_rate": round(hit_turns / max(turns, 1), 4), "turns_by_context": by_context,
             "examples": examples}
-
-
-_CUE_POLICY = SafetyPolicy()
-"""Patterns only: used for its normalisation and idiom blanking when deciding which rows have a cue."""
 
 
 def targets(row: RiskRow, config: RiskClassifierConfig) -> tuple[int, int]:
@@ -418,7 +419,8 @@ def run_train(args: argparse.Namespace) -> int:
         scored = ~np.isnan(oof)
         config.thresholds = {"standard": pick_threshold(oof[scored], labels[scored], args.target_recall),
                              "strict": pick_threshold(oof[scored], labels[scored], args.strict_recall)}
-        cue = np.array([_CUE_POLICY.has_cue(r.text) for r in rows])
+        cue_screen = SafetyPolicy()  # patterns only: its normalisation and idiom blanking decide the cue
+        cue = np.array([cue_screen.has_cue(r.text) for r in rows])
         if args.gate_recall_cost > 0:
             for level in ("standard", "strict"):
                 config.thresholds[f"{level}_no_cue"] = pick_no_cue_threshold(
@@ -443,8 +445,6 @@ def run_train(args: argparse.Namespace) -> int:
                                                           / max((labels[scored] == 1).sum(), 1)), 4)
     model.save(args.out / "model.pt")
     if args.dev and Path(args.dev).is_file():
-
-
         policy = SafetyPolicy(classifier=model)
         dev = read_rows(args.dev)
         for level in ("standard", "strict"):
@@ -528,8 +528,6 @@ def build_eval_parser(parser: argparse.ArgumentParser | None = None) -> argparse
 
 
 def run_eval(args: argparse.Namespace) -> int:
-
-
     if args.data is None and not args.everyday:
         raise SystemExit("eval safety: give --data TSV and/or --everyday FILE")
     policy = SafetyPolicy(classifier=RiskClassifier.load(args.model))
@@ -543,8 +541,7 @@ def run_eval(args: argparse.Namespace) -> int:
         if missing:
             raise SystemExit(f"eval safety: not found: {', '.join(missing)}")
         texts = [t for p in args.everyday for t in ordinary_texts(p)]
-        flagged = [t for t in texts if policy.check_user(t, args.level).flagged]
-        rate = round(len(flagged) / max(len(texts), 1), 4)
+        rate, flagged = flagged_share(policy, texts, args.level)
         print(f"everyday messages flagged ({args.level}): {len(flagged)} of {len(texts)} ({rate:.3f})")
         for text in flagged:
             print(f"  FALSE  {text}")
