@@ -21,7 +21,13 @@ from emotion_agent.fusion.experts.text import (
     base_checksums,
     build_state_dict,
 )
-from emotion_agent.fusion.experts.text_encoder import encode_texts, load_encoder, top_layer_names
+from emotion_agent.fusion.experts.text_encoder import (
+    Encoder,
+    encode_texts,
+    load_encoder,
+    run_top_layers,
+    top_layer_names,
+)
 from emotion_agent.training.text_train import eval_data, finetune, holdout_split
 
 WORDS = ["i", "am", "so", "very", "happy", "glad", "sad", "down", "angry", "mad", "afraid", "scared", "gross",
@@ -94,6 +100,40 @@ def _valid(scores: ExpertScores, dim: int = 16) -> None:
     assert 0.0 <= scores.confidence <= 1.0
     assert scores.latency_ms >= 0.0
     assert scores.logits is not None and scores.logits.shape == (NUM_LABELS,)
+
+
+def _top_layers_match_full_forward(encoder: Encoder, n_top: int) -> tuple[float, float]:
+    """(max |difference| between the full forward pass and the cached lower layers + ``TopLayers``,
+    the same with the top layers run as a plain ``ModuleList``) on a padded batch."""
+    ids = torch.tensor([[2, 7, 8, 9, 10, 3], [2, 7, 3, 0, 0, 0]])
+    mask = (ids != 0).long()
+    with torch.no_grad():
+        states = encoder.model(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states
+        lower = states[encoder.num_layers - n_top]
+        stacked = run_top_layers(encoder.top_layers(n_top), lower, mask)
+        plain = run_top_layers(torch.nn.ModuleList(encoder.layers[-n_top:]), lower, mask)
+    real = mask.bool()
+    return float((stacked - states[-1])[real].abs().max()), float((plain - states[-1])[real].abs().max())
+
+
+def test_top_layers_reproduce_the_full_model_for_bert_and_mpnet(tiny_encoder: Path, tmp_path: Path) -> None:
+    # BERT-class layers need only the mask; MPNet's take the encoder's relative position bias, which
+    # ``TopLayers`` carries (without it the cached-layer training would not match inference).
+    from transformers import MPNetConfig, MPNetModel
+
+    bert = load_encoder(tiny_encoder)
+    assert bert.top_layers(1).relative_bias is None
+    assert _top_layers_match_full_forward(bert, 1)[0] < 1e-5
+    torch.manual_seed(0)
+    config = MPNetConfig(vocab_size=32, hidden_size=16, num_hidden_layers=3, num_attention_heads=2,
+                         intermediate_size=32, max_position_embeddings=64)
+    mpnet = Encoder(tokenizer=None, model=MPNetModel(config).eval(), path=tmp_path)
+    with torch.no_grad():  # a random init leaves the bias at N(0, 0.02): make it matter
+        mpnet.model.encoder.relative_attention_bias.weight.normal_(0.0, 1.0)
+    top = mpnet.top_layers(2)
+    assert top.relative_bias is not None and top.relative_bias.shape == (32, 2)
+    with_bias, without = _top_layers_match_full_forward(mpnet, 2)
+    assert with_bias < 1e-5 < without
 
 
 def test_predict_returns_valid_scores(expert_dir: Path) -> None:

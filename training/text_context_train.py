@@ -243,8 +243,7 @@ def train_top(encoder: Encoder, config: TextExpertConfig, fit: Cache, y: np.ndar
 
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
-    first = encoder.num_layers - config.finetuned_layers
-    top = copy.deepcopy(nn.ModuleList(encoder.layers[first:]))
+    top = copy.deepcopy(encoder.top_layers(config.finetuned_layers))
     head = TextHead(config)
     head.mean.copy_(torch.from_numpy(fit["pooled"].mean(0)))
     head.scale.copy_(torch.from_numpy(fit["pooled"].std(0) + 1e-6))
@@ -317,7 +316,7 @@ def finalize(top: nn.ModuleList, head: TextHead, held: Cache, y_held: np.ndarray
 
 def layer_deltas(encoder: Encoder, top: nn.ModuleList, n_top: int) -> dict[str, torch.Tensor]:
     first = encoder.num_layers - n_top
-    base = dict(nn.ModuleList(encoder.layers[first:]).named_parameters())
+    base = dict(encoder.top_layers(n_top).named_parameters())
     return {f"encoder.layer.{first + int(n.split('.', 1)[0])}.{n.split('.', 1)[1]}": (p - base[n]).detach()
             for n, p in top.named_parameters()}
 

