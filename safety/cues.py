@@ -46,7 +46,7 @@ _CUES = (
     r"rope|noose|hang\w*|belt|gun\w*|shoot|knife|knives|car park|multi storey|garage|exhaust|fumes|"
     r"myself|themselves|himself|herself|yourself|"
     # farewells, affairs in order, plans
-    r"goodbye\w*|bye|farewell|last (?:message|time|night|day|post|text|words)|note|letter\w*|"
+    r"goodbye\w*|bye|farewell|last (?:message|time|night|day|post|text|words)|notes?|letter\w*|"
     r"(?:my|a|the|new|written|wrote|write) will|wills|testament|rehom\w*|give away|giving away|gave away|"
     r"belongings|passwords?|method|"
     # voices, someone else at risk, crisis words

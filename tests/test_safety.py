@@ -36,14 +36,14 @@ REPLY_NEG: list[str] = CASES["reply_negative"]
 DEV = PROJECT_ROOT / "corpora" / "crisis" / "dev.tsv"
 DEV_RECALL = 0.97
 """The README's stated dev recall at the default level: this test fails below it."""
-ORDINARY_FALSE_ALARMS = {"standard": 0.10, "strict": 0.13}
-"""Regression ceilings just over the measured share of held-out everyday messages flagged (0.089 at
-standard, 0.119 at strict); far too high for a support bot (README, issue 11), but a rise above them is
+ORDINARY_FALSE_ALARMS = {"standard": 0.05, "strict": 0.09}
+"""Regression ceilings just over the measured share of held-out everyday messages flagged (0.041 at
+standard, 0.080 at strict); still too high for a support bot (README, issue 11), but a rise above them is
 a regression."""
-CONVERSATION_FALSE_ALARMS = 0.40
-"""Ceiling just over the measured share of held-out everyday conversations given a crisis message (0.360)."""
-DEV_PRECISION = 0.88
-"""A regression floor just under the measured dev precision (0.886), NOT the issue's 0.90 target, which
+CONVERSATION_FALSE_ALARMS = 0.27
+"""Ceiling just over the measured share of held-out everyday conversations given a crisis message (0.236)."""
+DEV_PRECISION = 0.89
+"""A regression floor just under the measured dev precision (0.898), NOT the issue's 0.90 target, which
 the shipped screen misses (README, model card)."""
 
 
@@ -490,7 +490,7 @@ def test_each_kind_is_flagged_with_a_severity(screen: SafetyPolicy, kind: str, t
     "can i take ibuprofen with my sertraline or is that a bad mix",
     "my uncle died by suicide when i was little, we planted a tree for him last spring and it was lovely",
     pytest.param("i could sleep till noon tomorrow honestly", marks=pytest.mark.xfail(
-        strict=True, reason="known false alarm of the shipped classifier (passive_ideation, 0.87); issue 11 "
+        strict=True, reason="known false alarm of the shipped classifier (no risk word, still 0.96); issue 11 "
                             "stays open on precision")),
     "cancel my subscription please, i'm moving abroad and won't need it",
 ])
@@ -631,3 +631,4 @@ def test_the_no_cue_threshold_costs_at_most_the_allowed_recall() -> None:
     assert pick_no_cue_threshold(scores, labels, cue, 0.2, 0.2) == 0.5
     assert pick_no_cue_threshold(scores, labels, cue, 0.2, 0.3) == 0.7
     assert pick_no_cue_threshold(scores, labels, cue, 0.2, 0.0) == 0.2  # no recall to spend: no gate
+

@@ -280,7 +280,7 @@ def train_model(rows: list[RiskRow], config: RiskClassifierConfig, epochs: int, 
     kind_counts = Counter(k for k, _ in y)
     weights = torch.tensor([(len(y) / (len(config.kinds) * kind_counts[i])) ** 0.5 if kind_counts[i] else 0.0
                             for i in range(len(config.kinds))], dtype=torch.float32)
-    top = model.encoder.layers[model.encoder.num_layers - config.lora_layers:]
+    top = model.encoder.top_layers(config.lora_layers)
     lora = [p for p in top.parameters() if p.requires_grad]
     opt = torch.optim.AdamW([{"params": lora, "lr": 1e-3}, {"params": model.heads.parameters(), "lr": 2e-3}],
                             weight_decay=0.01)
@@ -387,6 +387,8 @@ def build_train_parser(parser: argparse.ArgumentParser | None = None) -> argpars
     parser.add_argument("--gate-recall-cost", type=float, default=0.01,
                         help="messages without a risk cue (safety/cues.py) get the highest threshold that costs "
                              "at most this much out-of-fold recall (0: no separate threshold)")
+    parser.add_argument("--standard-gate-recall-cost", type=float, default=None,
+                        help="the same rule for the standard level only (default: --gate-recall-cost)")
     return parser
 
 
@@ -421,10 +423,13 @@ def run_train(args: argparse.Namespace) -> int:
                              "strict": pick_threshold(oof[scored], labels[scored], args.strict_recall)}
         cue_screen = SafetyPolicy()  # patterns only: its normalisation and idiom blanking decide the cue
         cue = np.array([cue_screen.has_cue(r.text) for r in rows])
-        if args.gate_recall_cost > 0:
-            for level in ("standard", "strict"):
+        for level in ("standard", "strict"):
+            cost = args.gate_recall_cost
+            if level == "standard" and args.standard_gate_recall_cost is not None:
+                cost = args.standard_gate_recall_cost
+            if cost > 0:
                 config.thresholds[f"{level}_no_cue"] = pick_no_cue_threshold(
-                    oof[scored], labels[scored], cue[scored], config.thresholds[level], args.gate_recall_cost)
+                    oof[scored], labels[scored], cue[scored], config.thresholds[level], cost)
         args.out.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(args.out / "oof.npz", scores=oof, labels=labels, cue=cue)
         print(f"thresholds from out-of-fold scores: {config.thresholds}", flush=True)
