@@ -69,7 +69,7 @@ _ROLE = _rx(
     r"\b(?:a|an) (?:AI|language model|computer program|chatbot)\b",
     r"\bI(?:'m| am) (?:just |only )?(?:a (?:bot|robot|machine|program|computer|chatbot)|not (?:a human|human|real))\b",
     r"\bI (?:can(?:'|no)?t|cannot|am (?:not )?(?:un)?able to|'m (?:not )?(?:un)?able to|won't be able to) "
-    r"(?:help|assist|do that|do this|track|provide|answer|discuss|talk about|understand)\b",
+    r"(?:help|assist|do that|do this|track|provide|answer|discuss|talk about|understand|be (?:here|there) for you)\b",
     r"\bI (?:don't|do not) have (?:the )?(?:capabilit|abilit|access|feelings|emotions|a body|personal)",
     r"\b(?:OpenAI|ChatGPT|SmolLM|Hugging ?Face)\b",
     r"\bnot (?:able|allowed|permitted) to (?:help|assist)\b",

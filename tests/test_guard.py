@@ -38,6 +38,7 @@ def kinds(reply: str, history: Sequence[Turn] = USER) -> set[str]:
     ("My weekend was quiet, thanks for asking.", "personal_life"),
     ("As an AI, I don't have feelings about parcels.", "role_break"),
     ("I'm sorry, but I can't help you right now.", "role_break"),
+    ("I'm sorry, I can't be here for you right now.", "role_break"),
     ("I don't have the capability to track a chat.", "role_break"),
     ("The answer to this question is 12 months.", "invented_fact"),
     ("Refunds usually arrive within 3-5 business days.", "invented_fact"),
