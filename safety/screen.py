@@ -256,11 +256,12 @@ class SafetyPolicy:
         indirect-language patterns)."""
         if level not in LEVELS:
             raise ValueError(f"safety level must be one of {LEVELS}, got {level!r}")
-        norm = self._prepare(text)
+        plain = self._normalised(text)
+        norm = self._blank_idioms(plain)
         if not norm.strip():
             return SafetyVerdict(False, source="user")
         hit = self._match(norm, self._user[level])
-        scores = self.classifier.score(normalise(text)) if self.classifier is not None else None
+        scores = self.classifier.score(plain) if self.classifier is not None else None
         risk = scores.risk if scores is not None else None
         limit = self._threshold(level, norm) if self.classifier is not None else None
         by_model = risk is not None and limit is not None and risk >= limit
@@ -307,9 +308,16 @@ class SafetyPolicy:
         return SafetyVerdict(True, kind, matched, REPLY_MESSAGE, "reply", "high")
 
     def _prepare(self, text: str) -> str:
+        return self._blank_idioms(self._normalised(text))
+
+    @staticmethod
+    def _normalised(text: str) -> str:
         if not isinstance(text, str):
             raise TypeError(f"text must be a string, got {type(text).__name__}")
-        norm = normalise(text)
+        return normalise(text)
+
+    def _blank_idioms(self, norm: str) -> str:
+        """``norm`` with every idiom ("dying for a coffee") blanked out, same length."""
         if norm and self._idiom is not None:
             norm = self._idiom.sub(lambda m: " " * len(m.group(0)), norm)
         return norm
