@@ -4,7 +4,7 @@
 * ``high``: the escalation message with resources;
 * ``third_party``: how to help the other person (emergency services, stay with them);
 * ``concern`` is not an escalation: the reply is generated as usual and a gentle check-in question
-  is added (``CONCERN_QUESTION``).
+  (``CONCERN_QUESTION``) takes the place of the reply's own questions (``agent.processors.respond``).
 
 Hosts replace resources per locale (``resources={"en-US": [...], "en-AU": [...]}``) or any message
 (``messages={"high": "... {resources}"}``); ``{emergency}`` is the locale's emergency number.
@@ -64,7 +64,8 @@ MESSAGES: dict[str, str] = {
 CONCERN_QUESTION = "How are you holding up right now, honestly?"
 REMINDER = ("If it starts to feel unsafe again, please reach out to a crisis line or emergency services "
             "straight away.")
-"""Added to replies while the conversation's risk level stays high or imminent after an escalation."""
+"""Added while the conversation's risk level stays high or imminent after an escalation: to the next
+reply, to replies to turns with a risk signal, and at least every third reply (``agent.processors.respond``)."""
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,17 @@ class Conversation:
     risk: ConversationRisk = field(default_factory=ConversationRisk)
     """The conversation's risk level across turns (``safety.conversation``)."""
     check_in: bool = False
-    """This turn read as low mood (``concern``): the reply adds a gentle check-in question."""
+    """This turn read as low mood (``concern``), or raised the level to ``concern``: the reply makes the
+    gentle check-in question its one question (unless one of the last two replies already asked it)."""
+    risk_signal: bool = False
+    """This turn carries a risk signal below the escalation threshold (concern, or a classifier score
+    at least ``ACCUMULATE_FRACTION`` of the threshold)."""
+    check_in_turn: int = -100
+    """The last turn whose reply asked the check-in question."""
+    escalation_turn: int = -100
+    """The last turn answered by the escalation message."""
+    resources_turn: int = -100
+    """The last turn answered with crisis resources: the escalation message or the reminder."""
     turn_estimate: EmotionEstimate | None = None
     """The current turn's fused estimate (None until fused, or when nothing could be)."""
     guard: GuardCounts = field(default_factory=GuardCounts)

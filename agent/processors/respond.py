@@ -15,9 +15,10 @@ flagged too the template answers.  The counts are on ``conversation.guard`` (ses
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from emotion_agent.agent.executors import BoundedExecutor
@@ -38,6 +39,16 @@ from emotion_agent.responders.template import TemplateResponder
 from emotion_agent.safety.responses import CONCERN_QUESTION, REMINDER
 
 FIRST_TEXT_TIMEOUT_S = 6.0
+REMIND_EVERY = 3
+"""While the risk level stays high or imminent, the reminder comes back at least every this many turns."""
+_SENTENCE = re.compile(r"[^.!?…]*(?:[.!?…]+[\"')\]]*|$)\s*")
+
+
+def without_questions(text: str) -> str:
+    """``text`` without its question sentences (a check-in question takes their place)."""
+    kept = [m.group(0) for m in _SENTENCE.finditer(text) if m.group(0).strip() and "?" not in m.group(0)]
+    return "".join(kept).strip()
+
 TOTAL_TIMEOUT_S = 20.0
 _DONE = object()
 
@@ -52,6 +63,7 @@ class Respond(FrameProcessor):
         super().__init__()
         self.guard: ReplyGuard | None = (ReplyGuard() if guard is True else guard) or None
         self._flags: list[GuardFlag] = []
+        self._edit: Callable[[str], str] | None = None
         self.models = models
         self.executor = executor
         self.conversation = conversation
@@ -90,7 +102,12 @@ class Respond(FrameProcessor):
         except Exception as exc:
             responder, fallback_reason = TemplateResponder(), f"responder unavailable: {exc}"
         self._interrupted = False
-        text, reason = await self._run(responder, history, estimate, context, turn)
+        # The check-in question is the reply's one question: on a check-in turn the generated reply is
+        # held until complete and its own questions are taken out before it is sent (not repeated if
+        # one of the last two replies asked it).
+        ask = conv.check_in and turn - conv.check_in_turn > 2
+        self._edit = without_questions if ask else None
+        text, reason = await self._run(responder, history, estimate, context, turn, hold_all=ask)
         interrupted, self._interrupted = self._interrupted, False
         if interrupted:
             await self.push(ReplyFrame(text.strip(), responder.name, turn, None, interrupted=True))
@@ -105,14 +122,20 @@ class Respond(FrameProcessor):
         if reason is not None and not text:
             fallback = TemplateResponder()
             text = "".join(fallback.stream(history, estimate, context))
+            text = without_questions(text) if ask else text
             name = fallback.name
             await self.push(ReplyDeltaFrame(text, turn))
         extras = []
-        if conv.risk.level in ("high", "imminent"):
+        if conv.risk.level in ("high", "imminent") and (
+                conv.risk_signal or turn - conv.escalation_turn == 1 or turn - conv.resources_turn >= REMIND_EVERY):
+            # After an escalation: in the next reply, then in any turn that carries a risk signal, and at
+            # least every REMIND_EVERY turns; not in every reply (the level itself stays, for the host).
             extras.append(REMINDER)
+            conv.resources_turn = turn
         questions = conv.profile.checkin_questions
-        if conv.check_in:
+        if ask:
             extras.append(CONCERN_QUESTION)
+            conv.check_in_turn = turn
         elif questions and name == "template" and "?" not in text:  # at most one question per reply
             # Only the template gets the profile's rotating questions: a generative responder asks its
             # own question where it fits (the tuned model learnt when from corpora/dialogue); a
@@ -194,12 +217,17 @@ class Respond(FrameProcessor):
                     reason = "responder timed out" + (" before its first text" if first else "")
                     break
                 if item is _DONE:
-                    if release is not None and not self._interrupted:
+                    if release is None and hold_all and not self._interrupted:
+                        await send(self._edit(text) if self._edit is not None else text)
+                    elif release is not None and not self._interrupted:
                         rest = release.finish()
                         if release.flags:
                             reason = "reply guard"
+                        elif hold_all:
+                            held = self._edit(release.text) if self._edit is not None else release.text
+                            await send(held[len(sent):])
                         else:
-                            await send(release.text[len(sent):] if hold_all else rest)
+                            await send(rest)
                     break
                 if isinstance(item, Exception):
                     reason = f"responder failed: {type(item).__name__}: {item}"
@@ -215,7 +243,8 @@ class Respond(FrameProcessor):
                 first = False
                 text = candidate
                 if release is None:
-                    await send(str(item))
+                    if not hold_all:
+                        await send(str(item))
                     continue
                 out = release.feed(str(item))
                 if release.flags:
@@ -235,6 +264,6 @@ class Respond(FrameProcessor):
                 task.exception() if not task.cancelled() else None
             else:
                 task.add_done_callback(lambda t: t.cancelled() or t.exception())
-        if release is not None and (reason is None or not reason.startswith(("reply guard", "unsafe"))):
+        if (release is not None or hold_all) and (reason is None or not reason.startswith(("reply guard", "unsafe"))):
             text = sent
         return (text.strip() if reason is None else text), reason

@@ -5,7 +5,8 @@ A turn that is flagged, or that the conversation's signals raise to high or immi
 further: an ``EscalationFrame`` for the host (and its hook and webhook) and the fixed message for
 that severity and kind (``ReplyFrame``) replace the ``UserWords``, so no model reply is generated.
 A change of level is reported (``RiskLevelFrame``) with its reason.  A ``concern`` turn goes on to
-the reply with ``conversation.check_in`` set.  No message text is logged or kept here.
+the reply with ``conversation.check_in`` set (and ``risk_signal``, which the reply's reminder reads).
+No message text is logged or kept here.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from emotion_agent.agent.pipeline import FrameProcessor, error_text
 from emotion_agent.agent.processors.conversation import Conversation
 from emotion_agent.core.frames import EscalationFrame, Frame, ReplyFrame, RiskLevelFrame, UserWords
 from emotion_agent.core.protocols import ModelSource, RiskVerdict, Turn
+from emotion_agent.safety.conversation import ACCUMULATE_FRACTION
 from emotion_agent.safety.normalise import normalise
 
 log = logging.getLogger(__name__)
@@ -44,14 +46,17 @@ class Safety(FrameProcessor):
             await self.push(frame)
             return
         conv = self.conversation
-        conv.check_in = False
+        conv.check_in = conv.risk_signal = False
         # In the executor: the first call loads the classifier, and each check runs the encoder.
         verdict, norm = await self.executor.run(self._check, frame.text, conv.profile.safety_level)
         update = conv.risk.update(verdict.flagged, verdict.severity, verdict.score, norm, verdict.threshold)
         if update.changed:
             await self.push(RiskLevelFrame(update.level, update.previous, update.reason, frame.turn))
         if not verdict.flagged and not update.escalated_by_context:
-            conv.check_in = verdict.severity == "concern" or update.level == "concern"
+            conv.check_in = verdict.severity == "concern" or (update.changed and update.level == "concern")
+            conv.risk_signal = conv.check_in or verdict.severity == "concern" or (
+                verdict.score is not None and verdict.threshold is not None
+                and verdict.score >= ACCUMULATE_FRACTION * verdict.threshold)
             await self.push(frame)
             return
         if verdict.flagged:
@@ -71,6 +76,7 @@ class Safety(FrameProcessor):
         await self.push(event)
         self._alert(event)
         conv.history.append(Turn("assistant", message))
+        conv.resources_turn = conv.escalation_turn = frame.turn
         await self.push(ReplyFrame(message, "safety", frame.turn))
 
     def _check(self, text: str, level: str) -> tuple[RiskVerdict, str]:
