@@ -247,6 +247,42 @@ async def test_stage_uses_predict_for_a_plain_expert() -> None:
     assert expert.calls == 1 and not isinstance(expert, ContextualTextExpert)
 
 
+# -- distillation (train text --teacher) ------------------------------------------------------------------------
+def test_distill_term_mixes_cross_entropy_and_the_teachers_soft_labels() -> None:
+    from emotion_agent.training.text_context_train import distill_term
+
+    torch.manual_seed(0)
+    logits = torch.randn(3, NUM_LABELS)
+    teacher = torch.randn(3, NUM_LABELS)
+    y = torch.tensor([0, 3, 5])
+    ce = torch.nn.functional.cross_entropy(logits, y, reduction="none")
+    has = torch.tensor([True, False, True])
+    total = ce + distill_term(logits, teacher, has, ce, weight=0.5, temperature=2.0)
+    p_t = torch.softmax(teacher / 2, 1)
+    kl = (p_t * (torch.log(p_t) - torch.log_softmax(logits / 2, 1))).sum(1)
+    assert torch.allclose(total[1], ce[1])  # no teacher: the plain loss
+    assert torch.allclose(total[[0, 2]], 0.5 * ce[[0, 2]] + 0.5 * 4 * kl[[0, 2]], atol=1e-6)
+    # the student already matching the teacher adds no KL: only (1 - weight) of the cross-entropy is left
+    same = distill_term(teacher, teacher, torch.tensor([True] * 3), ce, weight=1.0, temperature=2.0)
+    assert torch.allclose(ce + same, torch.zeros(3), atol=1e-5)
+
+
+def test_teacher_logits_come_from_the_teachers_own_loader(tiny_encoder: Path, tmp_path: Path) -> None:
+    from emotion_agent.training.text_context_train import teacher_logits
+    from emotion_agent.training.text_data import TextExample
+
+    teacher = _expert(tiny_encoder, tmp_path / "teacher", context_turns=2, pool="current")
+    rows = {"meld": [TextExample("where is my order", 0, ("sorry",), "meld", "d1")],
+            "goemotions": [TextExample("ok thanks", 1, (), "goemotions", "g1")]}
+    out = teacher_logits(teacher, rows, ["meld"], tmp_path / "cache", threads=1)
+    assert out.shape == (2, NUM_LABELS) and np.isnan(out[1]).all() and not np.isnan(out[0]).any()
+    expert = TextExpert.load(teacher)
+    probs = expert.predict_proba(["where is my order"], contexts=[["sorry"]])
+    # the teacher's raw logits, through its temperature and prior, give its own prediction
+    adjusted = torch.from_numpy(out[:1]) / expert.head.temperature + expert.head.logit_bias
+    assert np.allclose(torch.softmax(adjusted, 1).numpy(), probs, atol=1e-5)
+
+
 # -- eval text ---------------------------------------------------------------------------------------------------
 def test_eval_reads_meld_with_context_and_prints_weighted_f1(tiny_encoder: Path, tmp_path: Path,
                                                              capsys: pytest.CaptureFixture[str]) -> None:

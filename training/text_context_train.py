@@ -237,8 +237,13 @@ def domain_group(domain: str) -> str:
 def train_top(encoder: Encoder, config: TextExpertConfig, fit: Cache, y: np.ndarray, weights: np.ndarray,
               held: Cache, y_held: np.ndarray, d_held: np.ndarray, args: argparse.Namespace,
               init: tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]] | None = None,
+              teacher: np.ndarray | None = None,
               ) -> tuple[nn.ModuleList, TextHead, list[dict[str, float]]]:
-    """Top layers + head on cached states; best epoch by ``domain_score`` on the held-out slice."""
+    """Top layers + head on cached states; best epoch by ``domain_score`` on the held-out slice.
+
+    ``teacher``: (n, 7) raw logits of a teacher model per fit row (NaN rows: no teacher); where given,
+    the loss is ``(1 - a) * CE + a * T^2 * KL(teacher_T || student_T)`` (``args.distill_weight`` = a,
+    ``args.distill_temperature`` = T), both weighted per row as the plain loss is."""
     from tqdm import tqdm
 
     torch.manual_seed(args.seed)
@@ -265,6 +270,10 @@ def train_top(encoder: Encoder, config: TextExpertConfig, fit: Cache, y: np.ndar
         opt, lambda s: min((s + 1) / warm, max(0.0, (steps - s) / max(1, steps - warm))))
     w_t = torch.from_numpy(weights)
     y_t = torch.from_numpy(y)
+    teacher_t = has_t = None
+    if teacher is not None:
+        has_t = torch.from_numpy(~np.isnan(teacher).any(1))
+        teacher_t = torch.from_numpy(np.nan_to_num(teacher).astype(np.float32))
     log: list[dict[str, float]] = []
     best, best_state = -1.0, (copy.deepcopy(top.state_dict()), copy.deepcopy(head.state_dict()))
     for epoch in range(args.epochs):
@@ -278,6 +287,9 @@ def train_top(encoder: Encoder, config: TextExpertConfig, fit: Cache, y: np.ndar
             hidden, mask, pool = _batch(fit, b)
             logits = head.raw_logits(mean_pool(run_top_layers(top, hidden, mask), pool))
             per = nn.functional.cross_entropy(logits, y_t[b], reduction="none")
+            if teacher_t is not None and has_t is not None:
+                per = per + distill_term(logits, teacher_t[b], has_t[b], per, args.distill_weight,
+                                         args.distill_temperature)
             loss = (per * w_t[b]).sum() / w_t[b].sum()
             opt.zero_grad()
             loss.backward()
@@ -298,6 +310,36 @@ def train_top(encoder: Encoder, config: TextExpertConfig, fit: Cache, y: np.ndar
     top.load_state_dict(best_state[0])
     head.load_state_dict(best_state[1])
     return top, head, log
+
+
+def distill_term(logits: torch.Tensor, teacher: torch.Tensor, has: torch.Tensor, ce: torch.Tensor,
+                 weight: float, temperature: float) -> torch.Tensor:
+    """Per-row addition to the cross-entropy ``ce`` that turns it into ``(1 - weight) * ce + weight *
+    T^2 * KL(softmax(teacher / T) || softmax(logits / T))`` on rows with a teacher (``has``); 0 elsewhere."""
+    t = temperature
+    kl = (nn.functional.softmax(teacher / t, dim=1)
+          * (nn.functional.log_softmax(teacher / t, dim=1) - nn.functional.log_softmax(logits / t, dim=1))).sum(1)
+    return torch.where(has, weight * (t * t * kl - ce), torch.zeros_like(ce))
+
+
+def teacher_logits(spec: Path, examples_by_domain: dict[str, list[TextExample]], domains: Sequence[str],
+                   cache_dir: Path | None, threads: int) -> np.ndarray:
+    """Raw head logits of a trained text expert (``spec``: its checkpoint folder) for every example, in
+    the order of ``examples_by_domain`` (domains not in ``domains`` get NaN).  Its lower layers are
+    cached like the student's (tag ``fit-<domain>``: a teacher trained on the same rows reuses its cache)."""
+    teacher = TextExpert.load(spec, threads=threads)
+    n_top = teacher.config.finetuned_layers
+    top = teacher.encoder.top_layers(n_top)
+    out: list[np.ndarray] = []
+    for d, rows in examples_by_domain.items():
+        if d not in domains or not rows:
+            out.append(np.full((len(rows), NUM_LABELS), np.nan, dtype=np.float32))
+            continue
+        cache = cached_states(teacher.encoder, rows, teacher.config.max_length, teacher.encoder.num_layers - n_top,
+                              cache_dir, f"fit-{d}")
+        out.append(top_logits(top, teacher.head, cache))
+        print(f"teacher logits for {len(rows)} {d} rows", flush=True)
+    return np.concatenate(out) if out else np.zeros((0, NUM_LABELS), dtype=np.float32)
 
 
 def finalize(top: nn.ModuleList, head: TextHead, held: Cache, y_held: np.ndarray, d_held: np.ndarray) -> dict[str, Any]:
@@ -400,6 +442,14 @@ def build_train_parser(parser: argparse.ArgumentParser | None = None) -> argpars
     p.add_argument("--report", type=Path, default=None, help="write the run's report JSON here")
     p.add_argument("--latency-n", type=int, default=200)
     p.add_argument("--skip-no-context", action="store_true", help="score the dev sets with context only")
+    p.add_argument("--teacher", type=Path, default=None,
+                   help="distil from this trained text expert (checkpoint folder, e.g. a larger encoder's)")
+    p.add_argument("--teacher-domains", default="meld,emorynlp,authored",
+                   help="comma-separated domains whose rows get the teacher's soft labels")
+    p.add_argument("--teacher-cache-dir", type=Path, default=None,
+                   help="where the teacher's lower-layer states are cached (default: --cache-dir)")
+    p.add_argument("--distill-weight", type=float, default=0.5, help="weight of the teacher term")
+    p.add_argument("--distill-temperature", type=float, default=2.0)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     return p
@@ -456,8 +506,15 @@ def run_train(args: argparse.Namespace, argv: list[str] | None = None) -> int:
                               finetuned_layers=n_ft, context_turns=args.context_turns, pool="current",
                               approach=f"multi-domain, context {args.context_turns} turns, fine-tuned top {n_ft} layers + linear head")
     init = init_from(args.init, encoder, n_ft) if args.init else None
+    teacher = None
+    if args.teacher is not None:
+        by_domain = {d: [e for e in fit_ex if domain_group(e.domain) == d] for d in paths if d in counts}
+        teacher = teacher_logits(args.teacher, by_domain, args.teacher_domains.split(","),
+                                 args.teacher_cache_dir or args.cache_dir, args.threads)
+        print(f"teacher soft labels on {int((~np.isnan(teacher).any(1)).sum())} of {len(teacher)} rows", flush=True)
     t_train = time.perf_counter()
-    top, head, epochs = train_top(encoder, config, fit_cache, y, weights, enc_held, y_held, d_held, args, init)
+    top, head, epochs = train_top(encoder, config, fit_cache, y, weights, enc_held, y_held, d_held, args, init,
+                                  teacher)
     final = finalize(top, head, enc_held, y_held, d_held)
     train_seconds = time.perf_counter() - t_train
     report: dict[str, Any] = {"approach": config.approach, "encoder": args.encoder, "counts": counts,
