@@ -36,12 +36,12 @@ REPLY_NEG: list[str] = CASES["reply_negative"]
 DEV = PROJECT_ROOT / "corpora" / "crisis" / "dev.tsv"
 DEV_RECALL = 0.97
 """The README's stated dev recall at the default level: this test fails below it."""
-ORDINARY_FALSE_ALARMS = {"standard": 0.05, "strict": 0.09}
+ORDINARY_FALSE_ALARMS = {"standard": 0.05, "strict": 0.075}
 """Regression ceilings just over the measured share of held-out everyday messages flagged (0.041 at
-standard, 0.080 at strict); still too high for a support bot (README, issue 11), but a rise above them is
+standard, 0.066 at strict); still too high for a support bot (README, issue 11), but a rise above them is
 a regression."""
-CONVERSATION_FALSE_ALARMS = 0.27
-"""Ceiling just over the measured share of held-out everyday conversations given a crisis message (0.236)."""
+CONVERSATION_FALSE_ALARMS = 0.23
+"""Ceiling just over the measured share of held-out everyday conversations given a crisis message (0.202)."""
 DEV_PRECISION = 0.89
 """A regression floor just under the measured dev precision (0.898), NOT the issue's 0.90 target, which
 the shipped screen misses (README, model card)."""
@@ -489,9 +489,7 @@ def test_each_kind_is_flagged_with_a_severity(screen: SafetyPolicy, kind: str, t
     "this heat is killing me, i'm dying for a cold drink",
     "can i take ibuprofen with my sertraline or is that a bad mix",
     "my uncle died by suicide when i was little, we planted a tree for him last spring and it was lovely",
-    pytest.param("i could sleep till noon tomorrow honestly", marks=pytest.mark.xfail(
-        strict=True, reason="known false alarm of the shipped classifier (no risk word, still 0.96); issue 11 "
-                            "stays open on precision")),
+    "i could sleep till noon tomorrow honestly",
     "cancel my subscription please, i'm moving abroad and won't need it",
 ])
 def test_hard_negatives_are_not_flagged(screen: SafetyPolicy, text: str) -> None:
