@@ -283,6 +283,32 @@ def test_teacher_logits_come_from_the_teachers_own_loader(tiny_encoder: Path, tm
     assert np.allclose(torch.softmax(adjusted, 1).numpy(), probs, atol=1e-5)
 
 
+def test_minimax_temperature_evens_out_the_domains_calibration() -> None:
+    from emotion_agent.core.numeric import softmax
+    from emotion_agent.training.calibration import fit_temperature
+    from emotion_agent.training.metrics import expected_calibration_error
+    from emotion_agent.training.text_context_train import minimax_temperature, tune_prior
+
+    rng = np.random.default_rng(0)
+    n = 600
+    y = rng.integers(0, NUM_LABELS, 2 * n)
+    raw = rng.normal(0, 1, (2 * n, NUM_LABELS))
+    # domain "a": sharp logits, right 60 % of the time (over-confident); "b": flat logits, right 60 % (under-confident)
+    right = rng.random(2 * n) < 0.6
+    pred = np.where(right, y, (y + 1 + rng.integers(0, NUM_LABELS - 1, 2 * n)) % NUM_LABELS)
+    raw[np.arange(2 * n), pred] += np.where(np.arange(2 * n) < n, 6.0, 1.2)
+    domains = np.array(["a"] * n + ["b"] * n)
+
+    def worst(t: float) -> float:  # as the trainer uses it: the prior re-tuned at that temperature
+        p = softmax(raw / t + tune_prior(raw / t, y, domains, rounds=1), axis=1)
+        return max(expected_calibration_error(p[domains == d], y[domains == d]) for d in ("a", "b"))
+
+    t = minimax_temperature(raw, y, domains)
+    assert 0.8 <= t <= 2.5
+    assert all(worst(t) <= worst(g) + 1e-9 for g in (0.8, 1.0, 1.5, 2.0, 2.5))
+    assert worst(t) < worst(fit_temperature(raw, y)) - 0.005
+
+
 # -- eval text ---------------------------------------------------------------------------------------------------
 def test_eval_reads_meld_with_context_and_prints_weighted_f1(tiny_encoder: Path, tmp_path: Path,
                                                              capsys: pytest.CaptureFixture[str]) -> None:
