@@ -61,5 +61,13 @@ def build_responder(kind: str, model: str | None = None, threads: int = 1,
 
 
 def load_responder(settings: Settings) -> Responder:
-    return build_responder(settings.responder, settings.responder_model, settings.responder_threads,
+    """The configured responder; with ``settings.support_replies == "structured"`` (default) a reply
+    model answers every profile but ``customer_service``, which gets the structured support responder."""
+    main = build_responder(settings.responder, settings.responder_model, settings.responder_threads,
                            settings.responder_adapter)
+    if settings.support_replies == "structured" and settings.responder != "template":
+        from emotion_agent.responders.routing import ByProfile
+        from emotion_agent.responders.support import SupportResponder
+
+        return ByProfile(main, {"customer_service": SupportResponder()})
+    return main

@@ -33,7 +33,7 @@ from emotion_agent.core.frames import (
     ReplyFrame,
     UserWords,
 )
-from emotion_agent.core.protocols import ModelSource, Responder, Turn
+from emotion_agent.core.protocols import ModelSource, ProfileResponders, Responder, Turn
 from emotion_agent.responders.guard import GuardFlag, ReplyGuard, StreamRelease
 from emotion_agent.responders.template import TemplateResponder
 from emotion_agent.safety.responses import CONCERN_QUESTION, REMINDER
@@ -101,6 +101,8 @@ class Respond(FrameProcessor):
             responder = self.models.get_responder()
         except Exception as exc:
             responder, fallback_reason = TemplateResponder(), f"responder unavailable: {exc}"
+        if isinstance(responder, ProfileResponders):
+            responder = responder.for_profile(conv.profile.name)
         self._interrupted = False
         # The check-in question is the reply's one question: on a check-in turn the generated reply is
         # held until complete and its own questions are taken out before it is sent (not repeated if

@@ -146,6 +146,20 @@ class Responder(Protocol):
 
 
 @runtime_checkable
+class ProfileResponders(Protocol):
+    """A responder that answers some profiles with another responder (``responders.routing``): the
+    agent asks it which one answers a conversation's profile, so replies, the guard and the reply's
+    ``responder`` name are those of the one that answered."""
+
+    name: str
+
+    def for_profile(self, profile: str) -> Responder: ...
+
+    def stream(self, history: Sequence[Turn], estimate: EmotionEstimate | None,
+               context: Mapping[str, Any] | None = None) -> Iterator[str]: ...
+
+
+@runtime_checkable
 class RiskVerdict(Protocol):
     """One screen's result.  ``flagged`` False means nothing to act on (``severity`` may still be
     ``concern``).  ``matched`` names the rule or model stage that fired."""

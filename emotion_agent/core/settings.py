@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     responder_adapter: str | None = Field(
         "default", description="llm: LoRA adapter GGUF applied to the reply model; 'default' the committed "
                                "fine-tuned one (responders/weights), 'none' the untuned base with its prompt.")
+    support_replies: Literal["structured", "model"] = Field(
+        "structured", description="customer_service conversations: 'structured' (acknowledge + one honest next "
+                                  "step, responders.support) or 'model' (the reply model, like other profiles).")
     reply_guard: bool = Field(True, description="Check each generated reply for red flags (responders.guard): "
                                                 "regenerate once on a hit, then the template.")
     responder_threads: int = Field(2, ge=1, description="CPU threads for llama.cpp generation; 2 measured "

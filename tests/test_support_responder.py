@@ -1,0 +1,131 @@
+"""The structured support responder (acknowledge + one honest next step) and the per-profile routing."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pytest
+
+from emotion_agent.agent.components import Components
+from emotion_agent.agent.executors import BoundedExecutor
+from emotion_agent.agent.pipeline import Pipeline
+from emotion_agent.agent.processors.conversation import Conversation
+from emotion_agent.agent.processors.respond import Respond
+from emotion_agent.agent.profiles import CUSTOMER_SERVICE, DEFAULT
+from emotion_agent.core.events import EmotionEstimate
+from emotion_agent.core.frames import ReplyFrame, UserWords
+from emotion_agent.core.labels import LABEL_INDEX, NUM_LABELS
+from emotion_agent.core.protocols import ProfileResponders, Turn
+from emotion_agent.core.settings import Settings
+from emotion_agent.responders.guard import ReplyGuard
+from emotion_agent.responders.routing import ByProfile
+from emotion_agent.responders.support import ACKS, CHASED, SupportResponder
+from tests.agent_fakes import FakeSafety, FrameLog
+
+
+def estimate(label: str) -> EmotionEstimate:
+    probs = np.full(NUM_LABELS, 0.02)
+    probs[LABEL_INDEX[label]] = 1.0 - 0.02 * (NUM_LABELS - 1)
+    return EmotionEstimate(label, probs.astype(np.float32), float(probs.max()), {"text": 1.0}, {}, "words",
+                           False, 0.0, 0.0, "test")
+
+
+def talk(*turns: str, label: str | None = None) -> list[str]:
+    """Replies to each user turn in order, the history growing as in a live session."""
+    responder, history, replies = SupportResponder(), [], []
+    for text in turns:
+        history.append(Turn("user", text))
+        reply = responder.reply(history, estimate(label) if label else None)
+        history.append(Turn("assistant", reply))
+        replies.append(reply)
+    return replies
+
+
+def test_asks_for_a_reference_then_offers_a_colleague_then_says_what_to_mention() -> None:
+    first, second, third = talk("my headphones arrived with one side not working",
+                                "it's order HX-88120", "yes please")
+    assert first.endswith("What's the order or account number, so I know which one we're talking about?")
+    assert "HX-88120" in second and second.endswith("would you like me to pass it on?")
+    assert third.startswith("Of course.") and "HX-88120" in third
+
+
+def test_questions_it_cannot_answer_are_not_guessed() -> None:
+    reply = talk("when will the replacement kettle get here?")[0]
+    assert "I don't want to give you a wrong answer" in reply and "colleague" in reply
+    assert not any(ch.isdigit() for ch in reply)  # no invented dates or amounts
+
+
+def test_no_guard_flag_on_any_branch() -> None:
+    conversations = [
+        ("hello, my nephew set this up for me", "my parcel hasn't come", "5512093", "no thanks", "thank you"),
+        ("the app keeps logging me out, third time this week", "it's on my tablet", "ok", "cheers"),
+        ("it's asking me for my cvv, do I type it here?",),
+        ("order 44190 came early, really impressed", "bye"),
+    ]
+    for turns in conversations:
+        history: list[Turn] = []
+        for text, reply in zip(turns, talk(*turns), strict=True):
+            history += [Turn("user", text)]
+            assert ReplyGuard().check(reply, history) == [], reply
+            history += [Turn("assistant", reply)]
+            assert reply.count("?") <= 1 and len(reply.split()) <= 45
+            assert len(re.findall(r"[.!?](?:\s|$)", reply)) <= 2, reply  # one or two sentences
+
+
+def test_security_codes_are_never_asked_for() -> None:
+    reply = talk("it wants the 3 numbers on the back of my card, shall I send them to you?")[0]
+    assert "out of this chat" in reply and "?" not in reply
+
+
+def test_closing_greeting_and_good_news() -> None:
+    assert talk("thanks, that's all")[0].startswith("You're welcome.")
+    assert talk("hi there")[0] == "Hello, you're in the right place. What can I help you with today?"
+    assert talk("just to say the refund came through")[0].startswith("That's good to hear")
+
+
+def test_acknowledgement_follows_the_emotion_and_chasing_and_does_not_repeat() -> None:
+    angry = talk("the parcel is late and nobody answers the phone", label="angry")[0]
+    assert angry.startswith(CHASED)
+    replies = talk("my bill is wrong", "it's doubled since last month", "no idea why", label="angry")
+    acks = [r.split(". ")[0] + "." for r in replies]
+    assert acks[0] in ACKS["angry"] and acks[0] != acks[1] and acks[1] != acks[2]
+
+
+def test_empty_history_is_an_error() -> None:
+    with pytest.raises(ValueError):
+        SupportResponder().reply([], None)
+
+
+class Named:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def stream(self, history: Sequence[Turn], estimate: EmotionEstimate | None,
+               context: Mapping[str, Any] | None = None) -> Iterator[str]:
+        yield f"{self.name} here."
+
+
+def test_by_profile_routes_and_honours_the_protocol() -> None:
+    router = ByProfile(Named("model"), {"customer_service": Named("support")})
+    assert isinstance(router, ProfileResponders) and router.name == "model"
+    assert router.for_profile("customer_service").name == "support" and router.for_profile("casual").name == "model"
+    history = [Turn("user", "hi")]
+    assert "".join(router.stream(history, None, {"profile": "customer_service"})) == "support here."
+    assert "".join(router.stream(history, None, None)) == "model here."
+
+
+@pytest.mark.parametrize(("profile", "answered_by"), [(CUSTOMER_SERVICE, "support"), (DEFAULT, "model")])
+async def test_the_agent_asks_the_router_which_responder_answers(profile: Any, answered_by: str) -> None:
+    router = ByProfile(Named("model"), {"customer_service": Named("support")})
+    comps = Components(settings=Settings(), responder=router, safety=FakeSafety())  # type: ignore[arg-type]
+    executor = BoundedExecutor()
+    log = FrameLog()
+    try:
+        await Pipeline([Respond(comps, executor, Conversation(profile)), log]).push(UserWords(1, "hi", "text", 0.0))
+    finally:
+        executor.shutdown()
+    (reply,) = log.of(ReplyFrame)
+    assert reply.responder == answered_by and reply.text == f"{answered_by} here."
