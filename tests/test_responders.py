@@ -396,10 +396,16 @@ def test_offline_chat_model_is_a_langchain_chat_model(smollm: Any) -> None:
 
 def test_registry_builds_each_kind(tiny_dir: Path, dialogpt: Any, t5: Any) -> None:
     from emotion_agent.responders.hf import DialoGPTResponder, T5Responder
+    from emotion_agent.responders.routing import ByProfile
+    from emotion_agent.responders.support import SupportResponder
 
     assert isinstance(load_responder(Settings(responder="template")), TemplateResponder)
     assert isinstance(build_responder("dialogpt", str(tiny_dir / "dialogpt")), DialoGPTResponder)
-    assert isinstance(load_responder(Settings(responder="t5", responder_model=str(tiny_dir / "t5"))), T5Responder)
+    routed = load_responder(Settings(responder="t5", responder_model=str(tiny_dir / "t5")))
+    assert isinstance(routed, ByProfile) and isinstance(routed.for_profile("casual"), T5Responder)
+    assert isinstance(routed.for_profile("customer_service"), SupportResponder)  # support_replies="structured"
+    plain = load_responder(Settings(responder="t5", responder_model=str(tiny_dir / "t5"), support_replies="model"))
+    assert isinstance(plain, T5Responder)
     with pytest.raises(ValueError, match="unknown responder"):
         build_responder("gpt5")
 
@@ -414,8 +420,10 @@ def test_registry_missing_llm_model_is_a_clear_error(tmp_path: Path) -> None:
 @needs_llm
 def test_registry_default_is_the_offline_llm() -> None:
     from emotion_agent.responders.llm import LlamaCppResponder
+    from emotion_agent.responders.routing import ByProfile
 
-    assert isinstance(load_responder(Settings()), LlamaCppResponder)
+    routed = load_responder(Settings())
+    assert isinstance(routed, ByProfile) and isinstance(routed.for_profile("default"), LlamaCppResponder)
 
 
 # -- failure → template (the Respond processor's deadlines) -----------------------------------------
