@@ -347,16 +347,16 @@ def domain_eces(probs: np.ndarray, y: np.ndarray, domains: np.ndarray) -> dict[s
             for d in sorted(set(domains.tolist()))}
 
 
-def minimax_temperature(raw: np.ndarray, y: np.ndarray, domains: np.ndarray,
+def minimax_temperature(raw: np.ndarray, y: np.ndarray, domains: np.ndarray, bias: np.ndarray | None = None,
                         grid: Sequence[float] = tuple(np.round(np.arange(0.8, 2.51, 0.05), 2))) -> float:
-    """The temperature (with the prior re-tuned at each) whose worst per-domain ECE on the held-out
-    slice is lowest: one temperature serves every domain at run time (the expert cannot tell a TV line
-    from a support chat), and the pooled-NLL fit can leave one domain badly calibrated (over-confident on
-    the authored messages, under-confident on MELD)."""
+    """The temperature whose worst per-domain ECE on the held-out slice is lowest, with the prior
+    ``bias`` fixed (None: re-tuned at each temperature): one temperature serves every domain at run
+    time (the expert cannot tell a TV line from a support chat), and the pooled-NLL fit can leave one
+    domain badly calibrated (over-confident on the authored messages, under-confident on MELD)."""
     best_t, best_worst = 1.0, float("inf")
     for t in grid:
-        bias = tune_prior(raw / t, y, domains, rounds=1)
-        worst = max(domain_eces(softmax(raw / t + bias, axis=1), y, domains).values())
+        b = tune_prior(raw / t, y, domains, rounds=1) if bias is None else bias
+        worst = max(domain_eces(softmax(raw / t + b, axis=1), y, domains).values())
         if worst < best_worst - 1e-9:
             best_t, best_worst = float(t), worst
     return best_t
@@ -364,11 +364,15 @@ def minimax_temperature(raw: np.ndarray, y: np.ndarray, domains: np.ndarray,
 
 def finalize(top: nn.ModuleList, head: TextHead, held: Cache, y_held: np.ndarray, d_held: np.ndarray,
              calibration: str = "pooled") -> dict[str, Any]:
-    """One temperature on the mixed held-out slice (``pooled``: the NLL fit; ``minimax``: the lowest worst
-    per-domain ECE), then the logit bias; per-domain ECE after."""
+    """One temperature on the mixed held-out slice and the logit bias (label prior) for F1.  ``pooled``:
+    the NLL fit, then the bias tuned at it; ``minimax``: the same bias, then the temperature with the
+    lowest worst per-domain ECE (the bias keeps choosing labels, the temperature only sets confidence).
+    Per-domain ECE after."""
     raw = top_logits(top, head, held)
-    t = fit_temperature(raw, y_held) if calibration == "pooled" else minimax_temperature(raw, y_held, d_held)
+    t = fit_temperature(raw, y_held)
     bias = tune_prior(raw / t, y_held, d_held)
+    if calibration == "minimax":
+        t = minimax_temperature(raw, y_held, d_held, bias)
     head.temperature.fill_(t)
     head.logit_bias.copy_(torch.from_numpy(bias))
     probs = softmax(raw / t + bias, axis=1)
