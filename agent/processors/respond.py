@@ -39,6 +39,9 @@ from emotion_agent.responders.template import TemplateResponder
 from emotion_agent.safety.responses import CONCERN_QUESTION, REMINDER
 
 FIRST_TEXT_TIMEOUT_S = 6.0
+TOTAL_TIMEOUT_S = 20.0
+_DONE = object()
+
 REMIND_EVERY = 3
 """While the risk level stays high or imminent, the reminder comes back at least every this many turns."""
 _SENTENCE = re.compile(r"[^.!?…]*(?:[.!?…]+[\"')\]]*|$)\s*")
@@ -48,9 +51,6 @@ def without_questions(text: str) -> str:
     """``text`` without its question sentences (a check-in question takes their place)."""
     kept = [m.group(0) for m in _SENTENCE.finditer(text) if m.group(0).strip() and "?" not in m.group(0)]
     return "".join(kept).strip()
-
-TOTAL_TIMEOUT_S = 20.0
-_DONE = object()
 
 
 class Respond(FrameProcessor):
@@ -63,7 +63,6 @@ class Respond(FrameProcessor):
         super().__init__()
         self.guard: ReplyGuard | None = (ReplyGuard() if guard is True else guard) or None
         self._flags: list[GuardFlag] = []
-        self._edit: Callable[[str], str] | None = None
         self.models = models
         self.executor = executor
         self.conversation = conversation
@@ -108,14 +107,14 @@ class Respond(FrameProcessor):
         # held until complete and its own questions are taken out before it is sent (not repeated if
         # one of the last two replies asked it).
         ask = conv.check_in and turn - conv.check_in_turn > 2
-        self._edit = without_questions if ask else None
-        text, reason = await self._run(responder, history, estimate, context, turn, hold_all=ask)
+        edit = without_questions if ask else None
+        text, reason = await self._run(responder, history, estimate, context, turn, hold_all=ask, edit=edit)
         interrupted, self._interrupted = self._interrupted, False
         if interrupted:
             await self.push(ReplyFrame(text.strip(), responder.name, turn, None, interrupted=True))
             return text.strip(), True
         if self.guard is not None and responder.name != "template" and fallback_reason is None:
-            text, reason = await self._guarded(responder, history, estimate, context, turn, text, reason)
+            text, reason = await self._guarded(responder, history, estimate, context, turn, text, reason, edit)
         fallback_reason = fallback_reason or reason
         name = responder.name
         if reason is not None and reason.startswith("unsafe"):
@@ -152,9 +151,10 @@ class Respond(FrameProcessor):
         return text, False
 
     async def _guarded(self, responder: Responder, history: Sequence[Turn], estimate: EmotionEstimate | None,
-                       context: dict[str, Any], turn: int, text: str, reason: str | None) -> tuple[str, str | None]:
-        """After the first try: count it; on a guard hit regenerate once (held back until checked),
-        then give up to the template (``reason`` set, ``text`` empty)."""
+                       context: dict[str, Any], turn: int, text: str, reason: str | None,
+                       edit: Callable[[str], str] | None = None) -> tuple[str, str | None]:
+        """After the first try: count it; on a guard hit regenerate once (held back until checked, then
+        ``edit``-ed like the first try), then give up to the template (``reason`` set, ``text`` empty)."""
         counts = self.conversation.guard
         if reason is not None and not reason.startswith("reply guard"):
             return text, reason  # failed or timed out: the usual fallback, not the guard's business
@@ -164,7 +164,7 @@ class Respond(FrameProcessor):
         first = self._flags
         counts.regenerated += 1
         text, reason = await self._run(responder, history, estimate, {**context, "attempt": 1}, turn,
-                                       hold_all=True)
+                                       hold_all=True, edit=edit)
         if reason is None or reason.startswith("reply guard"):
             counts.count(self._flags, turn, 1)
         if reason is None:
@@ -176,9 +176,11 @@ class Respond(FrameProcessor):
         return "", reason
 
     async def _run(self, responder: Responder, history: Sequence[Turn], estimate: EmotionEstimate | None,
-                   context: dict[str, Any], turn: int, hold_all: bool = False) -> tuple[str, str | None]:
+                   context: dict[str, Any], turn: int, hold_all: bool = False,
+                   edit: Callable[[str], str] | None = None) -> tuple[str, str | None]:
         """Returns (text sent, fallback reason or None); a guard hit is reason ``"reply guard"``
-        with its flags in ``self._flags``.  ``hold_all``: send nothing until the reply is checked."""
+        with its flags in ``self._flags``.  ``hold_all``: send nothing until the reply is complete and
+        checked, then send it through ``edit`` (when given)."""
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
         stop = self._stop = threading.Event()
@@ -220,14 +222,13 @@ class Respond(FrameProcessor):
                     break
                 if item is _DONE:
                     if release is None and hold_all and not self._interrupted:
-                        await send(self._edit(text) if self._edit is not None else text)
+                        await send(edit(text) if edit is not None else text)
                     elif release is not None and not self._interrupted:
                         rest = release.finish()
                         if release.flags:
                             reason = "reply guard"
                         elif hold_all:
-                            held = self._edit(release.text) if self._edit is not None else release.text
-                            await send(held[len(sent):])
+                            await send(edit(release.text) if edit is not None else release.text)
                         else:
                             await send(rest)
                     break

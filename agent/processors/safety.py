@@ -54,7 +54,7 @@ class Safety(FrameProcessor):
             await self.push(RiskLevelFrame(update.level, update.previous, update.reason, frame.turn))
         if not verdict.flagged and not update.escalated_by_context:
             conv.check_in = verdict.severity == "concern" or (update.changed and update.level == "concern")
-            conv.risk_signal = conv.check_in or verdict.severity == "concern" or (
+            conv.risk_signal = conv.check_in or (
                 verdict.score is not None and verdict.threshold is not None
                 and verdict.score >= ACCUMULATE_FRACTION * verdict.threshold)
             await self.push(frame)
