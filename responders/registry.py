@@ -61,13 +61,26 @@ def build_responder(kind: str, model: str | None = None, threads: int = 1,
 
 
 def load_responder(settings: Settings) -> Responder:
-    """The configured responder; with ``settings.support_replies == "structured"`` (default) a reply
-    model answers every profile but ``customer_service``, which gets the structured support responder."""
+    """The configured responder.  Unless the template is configured, structured responders answer some
+    profiles (``ByProfile``): ``customer_service`` the support responder (``settings.support_replies``),
+    ``mental_health`` and ``default`` the listener (``settings.listener_replies``); the reply model
+    answers the rest (``casual``, and any profile switched to ``model``)."""
     main = build_responder(settings.responder, settings.responder_model, settings.responder_threads,
                            settings.responder_adapter)
-    if settings.support_replies == "structured" and settings.responder != "template":
-        from emotion_agent.responders.routing import ByProfile
+    if settings.responder == "template":
+        return main
+    routes: dict[str, Responder] = {}
+    if settings.support_replies == "structured":
         from emotion_agent.responders.support import SupportResponder
 
-        return ByProfile(main, {"customer_service": SupportResponder()})
-    return main
+        routes["customer_service"] = SupportResponder()
+    if settings.listener_replies == "structured":
+        from emotion_agent.responders.listener import ListenerResponder
+
+        routes["mental_health"] = ListenerResponder("checkin")
+        routes["default"] = ListenerResponder("companion")
+    if not routes:
+        return main
+    from emotion_agent.responders.routing import ByProfile
+
+    return ByProfile(main, routes)

@@ -19,8 +19,10 @@ from tests.agent_fakes import FakeSafety, FrameLog
 from tests.test_guard import Scripted
 
 
-def test_without_questions_keeps_the_statements() -> None:
-    assert without_questions("That sounds heavy. What happened? I'm here.") == "That sounds heavy. I'm here."
+def test_without_questions_keeps_the_first_statement() -> None:
+    assert without_questions("That sounds heavy. What happened? I'm here.") == "That sounds heavy."
+    assert without_questions("So you'll look tonight; good plan. Let me know how it goes.") == \
+        "So you'll look tonight; good plan."
     assert without_questions("What's the worry?") == ""
     assert without_questions("A long week, and no break in it") == "A long week, and no break in it"
     assert without_questions("Nervous is normal! Is it tomorrow?") == "Nervous is normal!"

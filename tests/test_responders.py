@@ -396,6 +396,7 @@ def test_offline_chat_model_is_a_langchain_chat_model(smollm: Any) -> None:
 
 def test_registry_builds_each_kind(tiny_dir: Path, dialogpt: Any, t5: Any) -> None:
     from emotion_agent.responders.hf import DialoGPTResponder, T5Responder
+    from emotion_agent.responders.listener import ListenerResponder
     from emotion_agent.responders.routing import ByProfile
     from emotion_agent.responders.support import SupportResponder
 
@@ -404,7 +405,10 @@ def test_registry_builds_each_kind(tiny_dir: Path, dialogpt: Any, t5: Any) -> No
     routed = load_responder(Settings(responder="t5", responder_model=str(tiny_dir / "t5")))
     assert isinstance(routed, ByProfile) and isinstance(routed.for_profile("casual"), T5Responder)
     assert isinstance(routed.for_profile("customer_service"), SupportResponder)  # support_replies="structured"
-    plain = load_responder(Settings(responder="t5", responder_model=str(tiny_dir / "t5"), support_replies="model"))
+    assert isinstance(routed.for_profile("mental_health"), ListenerResponder)  # listener_replies="structured"
+    assert routed.for_profile("default").name == "listener-companion"
+    plain = load_responder(Settings(responder="t5", responder_model=str(tiny_dir / "t5"), support_replies="model",
+                                    listener_replies="model"))
     assert isinstance(plain, T5Responder)
     with pytest.raises(ValueError, match="unknown responder"):
         build_responder("gpt5")

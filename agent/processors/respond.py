@@ -48,9 +48,10 @@ _SENTENCE = re.compile(r"[^.!?…]*(?:[.!?…]+[\"')\]]*|$)\s*")
 
 
 def without_questions(text: str) -> str:
-    """``text`` without its question sentences (a check-in question takes their place)."""
+    """``text``'s first statement without its questions: the check-in question takes their place, and a
+    reply stays within two sentences (the rubric's limit) once it is added."""
     kept = [m.group(0) for m in _SENTENCE.finditer(text) if m.group(0).strip() and "?" not in m.group(0)]
-    return "".join(kept).strip()
+    return kept[0].strip() if kept else ""
 
 
 class Respond(FrameProcessor):

@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     support_replies: Literal["structured", "model"] = Field(
         "structured", description="customer_service conversations: 'structured' (acknowledge + one honest next "
                                   "step, responders.support) or 'model' (the reply model, like other profiles).")
+    listener_replies: Literal["structured", "model"] = Field(
+        "structured", description="mental_health and default conversations: 'structured' (reflect the user's words, "
+                                  "name the feeling, at most one question; responders.listener) or 'model'.")
     reply_guard: bool = Field(True, description="Check each generated reply for red flags (responders.guard): "
                                                 "regenerate once on a hit, then the template.")
     responder_threads: int = Field(2, ge=1, description="CPU threads for llama.cpp generation; 2 measured "

@@ -1,0 +1,329 @@
+"""Structured listening replies for check-ins and the companion: reflect the user's words, name the
+feeling, ask at most one gentle question.
+
+The offline reply model (135M parameters) writes fluent sentences that often misread the feeling,
+misquote the user ("Five-a-side back home is a lonely place to be") or ask questions that make no
+sense; in the blind ratings of the dev scripts its check-in replies were on-topic and fitting in about
+a quarter of cases.  Reflective listening is what a check-in needs and can be done without inventing
+anything: say back, in the second person, what the user just said (a *simple reflection*), with the
+feeling it carries, then one open question (or none).  ``ListenerResponder.reply``:
+
+* a bare greeting → hello and how they are;
+* thanks or a goodbye → a warm close;
+* a question to the bot → no advice or facts it cannot know: reflect and turn it back gently;
+* a plan or decision ("I'll have a look tonight") → affirm it, no question;
+* good news → glad, say it back, one question about it;
+* a short acknowledgement ("yeah", "ok") → leave room, one open question;
+* otherwise → the feeling (the words' cues first, then the fused emotion) + the reflected clause +
+  one question that fits the feeling and was not asked in the last replies.
+
+The reflected clause is the user's own, pronouns turned round (``reflect``); nothing else specific is
+said.  Replies are one or two sentences with at most one question.  ``style`` changes the wording:
+``checkin`` (mental_health), ``companion`` (default) and ``casual``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Literal
+
+from emotion_agent.core.events import EmotionEstimate
+from emotion_agent.core.protocols import Turn
+from emotion_agent.responders.reflect import best_clause, clauses, reflect
+from emotion_agent.responders.template import stable_index
+
+Style = Literal["checkin", "companion", "casual"]
+
+# The feeling a turn carries: the words' own cues first (they name it), then the fused emotion.
+_CUES: tuple[tuple[str, re.Pattern[str]], ...] = tuple((name, re.compile(pattern, re.I)) for name, pattern in (
+    ("lonely", r"\b(?:lonely|alone|on my own|by myself|no friends|don'?t know anyone|dont know anyone|"
+               r"no one to talk|nobody to talk|left out|isolated|miss (?:home|them|my friends))\b"),
+    ("grief", r"\b(?:died|passed away|funeral|lost (?:my|our)|put (?:her|him|our \w+) down|miscarriage|"
+              r"grief|grieving|since (?:mum|mom|dad) (?:died|passed))\b"),
+    ("tired", r"\b(?:exhausted|knackered|shattered|drained|burn(?:ing|t|ed)? ?out|no energy|so tired|"
+              r"really tired|tired all the time|can'?t sleep|cant sleep|not sleeping|awake at|woke up at)\b"),
+    ("overwhelmed", r"\b(?:overwhelm\w*|too much|so much to do|can'?t cope|cant cope|drowning|swamped|"
+                    r"stressed|stress(?:ing)? out|under pressure|snowed under|behind on)\b"),
+    ("worried", r"\b(?:worr\w+|nervous|anxious|anxiety|scared|afraid|terrified|dread\w*|panic\w*|"
+                r"freaking out|on edge|what if|can'?t stop thinking|cant stop thinking|feel sick)\b"),
+    ("angry", r"\b(?:angry|furious|fuming|livid|annoyed|irritated|irritable|pissed off|fed up|sick of|"
+              r"snapped|shouted|lost it|so unfair|not fair|resent\w*)\b"),
+    ("hurt", r"\b(?:hurt|let down|ignored|left on read|forgot my|didn'?t invite|wasn'?t invited|"
+             r"embarrass\w*|humiliat\w*|ashamed|rejected)\b"),
+    ("low", r"\b(?:sad|down|low|miserable|empty|numb|grey|gray|flat|heavy|crying|cried|cry|gutted|"
+            r"hopeless|awful|terrible|horrible|hard day|rough day|bad day)\b"),
+    ("proud", r"\b(?:proud|managed to|finally (?:did|went|got|booked|finished|made)|did it|passed|"
+              r"got the job|got in|first time in|first \w+ in (?:ages|years|months))\b"),
+    ("relieved", r"\b(?:relieved|relief|feel(?:ing)? (?:a bit |a lot |much |loads )?better|less (?:scared|worried|scary)|phew|weight off|all clear|came back (?:fine|normal|clear)|finally\W*$|"
+                 r"all normal|turned out fine)\b"),
+    ("glad", r"\b(?:happy|great|brilliant|amazing|excited|can'?t wait|cant wait|lovely|fun|good day|"
+             r"really good|so good|best|yay|woo+|love(?:d)? it)\b"),
+))
+_FROM_LABEL = {"sad": "low", "fearful": "worried", "angry": "angry", "disgusted": "hurt",
+               "happy": "glad", "surprised": "surprised", "neutral": "neutral"}
+_NEGATIVE = {"lonely", "grief", "tired", "overwhelmed", "worried", "angry", "hurt", "low"}
+_POSITIVE = {"glad", "proud", "relieved"}
+_GRIEF = _CUES[1][1]
+
+# "That sounds {word}" / "which sounds {word}" per feeling and style.
+_FEELING_WORDS: dict[str, tuple[str, ...]] = {
+    "lonely": ("lonely", "really lonely", "isolating"),
+    "grief": ("so hard", "really painful", "heavy to carry"),
+    "tired": ("exhausting", "draining", "really wearing"),
+    "overwhelmed": ("like a lot to carry", "overwhelming", "like a lot on your plate"),
+    "worried": ("worrying", "nerve-racking", "unsettling"),
+    "angry": ("frustrating", "really maddening", "understandably annoying"),
+    "hurt": ("hurtful", "upsetting", "painful"),
+    "low": ("hard", "really tough", "heavy"),
+    "surprised": ("unexpected", "like a surprise", "like quite a turn"),
+}
+_QUESTIONS: dict[str, tuple[str, ...]] = {
+    "lonely": ("Is there anyone around you can lean on, even a little?",
+               "What's been helping, if anything, when it gets quiet?",
+               "When does it feel most lonely?"),
+    "grief": ("How are you holding up day to day?",
+              "What's been the hardest part lately?",
+              "Is there anyone you can talk about it with?"),
+    "tired": ("What's taking the most out of you right now?",
+              "Is there anything you could set down, even for a day?",
+              "How are you getting any rest at the moment?"),
+    "overwhelmed": ("What feels most pressing right now?",
+                    "Which part is weighing on you most?",
+                    "Is there one small piece you could take off the pile?"),
+    "worried": ("What's the part that worries you most?",
+                "What would help you feel a bit steadier about it?",
+                "How long has it been on your mind?"),
+    "angry": ("What's bothering you most about it?",
+              "What would help most right now?",
+              "How are you feeling about it now?"),
+    "hurt": ("How are you feeling about it now?",
+             "What did you make of it?",
+             "What would help right now?"),
+    "low": ("What's been the hardest part?",
+            "How are you holding up?",
+            "How long have you been feeling like this?"),
+    "neutral": ("How are you feeling about it?",
+                "What's on your mind about it?",
+                "How has that been for you?"),
+    "surprised": ("How are you feeling about it?",
+                  "What do you make of it?",
+                  "Did you see that coming at all?"),
+    "remembering": ("What else do you remember?", "How are you holding up today?",
+                    "What do you miss most?"),
+    "glad": ("How does it feel?", "What's been the best part so far?", "What's next for you with it?"),
+    "proud": ("How does it feel?", "What made the difference, do you think?", "How are you feeling about it now?"),
+    "relieved": ("How are you feeling now it's over?", "What will you do with the extra headspace?",
+                 "How does it feel to have that off your mind?"),
+}
+_GLAD_OPENERS: dict[Style, tuple[str, ...]] = {
+    "checkin": ("That's really good to hear.", "I'm so glad to hear that.", "That's great."),
+    "companion": ("Oh, that's lovely to hear.", "That's brilliant.", "I'm really glad."),
+    "casual": ("Nice!", "Brilliant!", "That's great!"),
+}
+_PROUD_OPENERS = ("That's a real achievement.", "You should be proud of that.", "That's a big step.")
+_RELIEF_OPENERS = ("What a relief.", "That must be such a relief.", "That's a weight off.")
+
+_GREETING = re.compile(r"(?i)^\W*(?:hi|hello|hey|hiya|heya|good (?:morning|afternoon|evening)|yo|howdy)\b"
+                       r"[\w\s,!.']{0,20}$")
+_THANKS = re.compile(r"(?i)\b(?:thanks|thank you|thank u|thx|ty|cheers|appreciate (?:it|that|you))\b")
+_BYE = re.compile(r"(?i)\b(?:bye|goodbye|good night|goodnight|night night|talk (?:soon|later|tomorrow)|"
+                  r"that'?s all|gotta go|got to go|speak soon)\b")
+_PLAN = re.compile(r"(?i)\b(?:i'?ll|ill (?=(?:do|go|try|text|call|ring|book|ask|tell|look|give|get|make|start|just|probably|see|have|"
+                   r"think|send|check|email|message|talk|speak|sort|write|bring|definitely|actually)\b)|i will|i'?m going to|im going to|i'?m gonna|im gonna|"
+                   r"i might|maybe i'?ll|maybe i (?:should|could|can)|i could (?:try|ask|go|look|stick|call|text|book)|"
+                   r"i should (?:probably|try|ask|go|look|call|text|book)|might (?:try|give|go|just|book|ask|look|text|call)|i'?ve decided|"
+                   r"i'?m planning|im planning|my plan is|going to try|i'?m (?:just |probably |definitely |actually )?going to|"
+                   r"i'?m thinking (?:of|about) \w+ing|^(?:probably |maybe |just )?(?:going to|gonna)|off to (?:bed|sleep))\b")
+_WHAT_IF = re.compile(r"(?i)^\W*(?:but |and |so |like |um |i keep thinking )*what if\b")
+_LUCK = re.compile(r"(?i)\b(?:wish me luck|fingers crossed|here goes|wish me well)\b")
+_NOT_A_PLAN = re.compile(r"(?i)\b(?:worr\w+|scared|afraid|terrified|nervous|what if|in case|i'?ll be|ill be|"
+                         r"i'?ll never|i'?ll probably (?:fail|mess|forget|lose|cry)|i might (?:fail|cry|lose|mess))\b")
+_CONDITIONAL = re.compile(r"(?i)\b(?:if|unless|or else|otherwise)\b")
+_SHORT_ACK = re.compile(r"(?i)^\W*(?:yeah|yes|yep|yh|ok|okay|k|true|i guess|i suppose|maybe|probably|"
+                        r"sort of|kind of|kinda|not really|no|nah|dunno|idk|i don'?t know|hmm+|mm+|right|fair)"
+                        r"[\W]*(?:\w+\W*){0,2}$")
+_QUESTION_START = re.compile(r"(?i)^\W*(?:how|what|why|where|which|who|when|is it|is that|are you|do you|"
+                             r"did you|would you|could you|can you|should i|do i|am i|have you|any (?:tips|ideas))\b")
+_ADVICE = re.compile(r"(?i)\b(?:what should i|what do i do|how do i|how can i|should i|any (?:tips|advice|ideas)|"
+                     r"what would you)\b")
+_NORMAL = re.compile(r"(?i)\b(?:is (?:it|that|this) (?:normal|weird|bad|ok|okay|silly|stupid|wrong)|"
+                     r"am i (?:weird|overreacting|being|the only|wrong|crazy|mad))\b")
+_TAG = re.compile(r"(?i)[,\s]*\b(?:you know|ya know|right|yeah|innit|lol|haha)\W*$")
+_ABOUT_BOT = re.compile(r"(?i)\b(?:are you|do you|have you|would you|what about you|and you|your (?:weekend|day))\b")
+
+
+def _feeling(text: str, estimate: EmotionEstimate | None) -> tuple[str, bool]:
+    """The feeling a turn carries and whether the words themselves name it."""
+    for name, pattern in _CUES:
+        if pattern.search(text):
+            if name in _POSITIVE and estimate is not None and not estimate.uncertain \
+                    and str(estimate.label) in ("sad", "fearful", "angry", "disgusted") and \
+                    float(estimate.confidence) >= 0.6:
+                continue  # "great, another bill": the cue word is sarcastic or negated
+            return name, True
+    if estimate is None or estimate.uncertain:
+        return "neutral", False
+    return _FROM_LABEL.get(str(estimate.label), "neutral"), False
+
+
+def _pick(options: Sequence[str], key: str, avoid: Sequence[str]) -> str:
+    """A stable choice from ``options`` that does not appear in the earlier replies ``avoid``."""
+    start = stable_index(key, len(options))
+    for k in range(len(options)):
+        choice = options[(start + k) % len(options)]
+        if not any(choice in said for said in avoid):
+            return choice
+    return options[start]
+
+
+class ListenerResponder:
+    """Reflect + feeling + at most one question (module docstring); deterministic, microseconds."""
+
+    def __init__(self, style: Style = "checkin") -> None:
+        self.style: Style = style
+        self.name = f"listener-{style}"
+
+    def reply(self, history: Sequence[Turn], estimate: EmotionEstimate | None) -> str:
+        users = [t for t in history if t.role == "user"]
+        if not users:
+            raise ValueError("no user turn to reply to")
+        text = " ".join(users[-1].text.split())
+        if not text:
+            raise ValueError("the user turn is empty")
+        said_before = [t.text for t in history if t.role == "assistant"]
+        feeling, cued = _feeling(text, estimate)
+        grieving = any(_GRIEF.search(t.text) for t in users[:-1])
+        untagged = _TAG.sub("", text) or text
+        words = len(text.split())
+        last = re.split(r"(?<=[.!?])\s+", untagged.strip())[-1]
+        is_question = last.rstrip().endswith("?") or bool(_QUESTION_START.search(last))
+
+        if _GREETING.search(text) and words <= 6:
+            return {"checkin": "Hi, it's good to hear from you. How are you doing today?",
+                    "companion": "Hello, it's lovely to hear from you. How are things with you today?",
+                    "casual": "Hey! How's it going?"}[self.style]
+        opening = re.sub(r"(?i)^\W*(?:(?:ok|okay|yeah|yes|right|alright|aw+|oh)\b\W*)+", "", text)
+        closing = _BYE.search(text) or (_THANKS.search(text) and (words <= 8 or _THANKS.match(opening)))
+        if closing and not is_question and words <= 25:
+            return {"checkin": "You're welcome, and thank you for talking it through with me. "
+                               "I'm here whenever you want to check in again.",
+                    "companion": "You're very welcome. Take care of yourself, and come back any time.",
+                    "casual": "Any time! Take care."}[self.style]
+        if _LUCK.search(text) and not is_question:
+            return _pick(("Good luck, I really hope it goes well. Let me know how you get on.",
+                          "Good luck! I hope it goes well, and I'd love to hear how it went."), text, said_before)
+        if _WHAT_IF.search(last):  # "what if I go blank": a worry, not a question to answer
+            return _pick(("That's a really understandable worry. What would help you feel a bit steadier about it?",
+                          "It makes sense that your mind goes there. What's the part that worries you most?"),
+                         text, said_before)
+        if is_question:
+            return self._answer_question(untagged, feeling, said_before)
+        plan = next((c for c in reversed(clauses(text)) if _PLAN.search(c) and not _CONDITIONAL.search(c)
+                     and not _NOT_A_PLAN.search(c)), None)
+        if plan is not None and words <= 40:
+            return self._plan(text, reflect(plan), feeling, said_before)
+        clause = best_clause(text)
+        said = reflect(clause) if clause else None
+        if feeling in _POSITIVE and cued:
+            return self._good_news(text, said, feeling, said_before)
+        if feeling == "grief" and said:
+            first = _pick((f"I'm so sorry to hear that {said}.", f"I'm so sorry; {said}."),
+                          text, said_before)
+            return f"{first} {_pick(_QUESTIONS['grief'], text, said_before)}"
+        if grieving and feeling not in _NEGATIVE:
+            feeling = "remembering"
+        elif grieving:
+            feeling = "grief"
+        if _SHORT_ACK.search(text) or said is None:
+            question = _pick(_QUESTIONS.get(feeling, _QUESTIONS["neutral"]), text, said_before)
+            if _SHORT_ACK.search(text):
+                lead = _pick(("Take your time.", "That's okay.", "Fair enough."), text, said_before)
+            elif feeling in _NEGATIVE:
+                lead = f"That sounds {self._word(feeling, text)}."
+            else:
+                lead = "That makes sense."
+            return f"{lead} {question}"
+        return self._reflect(text, said, feeling if cued or feeling not in _POSITIVE else "light", said_before)
+
+    def _word(self, feeling: str, text: str) -> str:
+        options = _FEELING_WORDS.get(feeling, ("hard",))
+        return options[stable_index(text, len(options))]
+
+    def _reflect(self, text: str, said: str, feeling: str, said_before: Sequence[str]) -> str:
+        question = _pick(_QUESTIONS.get(feeling, _QUESTIONS["neutral"]), text, said_before)
+        capital = said[0].upper() + said[1:]
+        if feeling in _NEGATIVE or feeling == "surprised":
+            word = self._word(feeling, text)
+            noun = word if not word.startswith("like ") else "a lot"
+            shapes = (f"It sounds like {said}, and that's {noun}.",
+                      f"{capital}, and that sounds {word}.",
+                      f"So {said}, and that sounds {word}.")
+            first = _pick(shapes, text, said_before)
+            return f"{first} {question}"
+        shapes = (f"So {said}.", f"It sounds like {said}.", f"Okay, so {said}.")
+        if feeling == "light" or self.style == "casual":
+            shapes = (f"Ah, so {said}.", f"Oh nice, {said}.", f"Okay, {said}.")
+        return f"{_pick(shapes, text, said_before)} {question}"
+
+    def _good_news(self, text: str, said: str | None, feeling: str, said_before: Sequence[str]) -> str:
+        openers = _PROUD_OPENERS if feeling == "proud" and self.style != "casual" else _GLAD_OPENERS[self.style]
+        if feeling == "relieved":
+            openers = _RELIEF_OPENERS
+        opener = _pick(openers, text, said_before)
+        question = _pick(_QUESTIONS[feeling], text, said_before)
+        if said and said.startswith("you") and 4 <= len(said.split()) <= 14:
+            ending = "!" if self.style == "casual" else "."
+            return f"{said[0].upper() + said[1:]}; {opener[0].lower() + opener[1:-1]}{ending} {question}"
+        return f"{opener} {question}"
+
+    def _plan(self, text: str, said: str | None, feeling: str, said_before: Sequence[str]) -> str:
+        if said and len(said.split()) <= 14:
+            first = _pick((f"So {said}; that sounds like a good plan.",
+                           f"{said[0].upper() + said[1:]}: that sounds like a really good step."),
+                          text, said_before)
+        else:
+            first = _pick(("That sounds like a good plan.", "That's a good step.", "That sounds sensible."),
+                          text, said_before)
+        tail = ("It's okay to feel nervous about it, too." if feeling in ("worried", "overwhelmed") else
+                _pick(("I hope it goes well; let me know how you get on.", "Let me know how it goes.",
+                       "I'd love to hear how it goes."), text, said_before))
+        return f"{first} {tail}"
+
+    def _answer_question(self, text: str, feeling: str, said_before: Sequence[str]) -> str:
+        clause = best_clause(text)
+        said = reflect(clause) if clause else None
+        if _NORMAL.search(text):
+            if said and len(said.split()) <= 14:
+                return f"{said[0].upper() + said[1:]}; a lot of people go through that, so you're far from alone in it."
+            return _pick(("A lot of people feel that way, so you're far from alone in it. "
+                          "What's been making you wonder?",
+                          "That's a very common feeling, and it makes sense to ask. What's brought it up for you?"),
+                         text, said_before)
+        if _ADVICE.search(text):
+            if self.style == "casual":
+                return _pick(("Honestly, whatever sounds most fun to you is probably the right call. "
+                              "What are you leaning towards?",
+                              "Ooh, tough one. What's tempting you most?"), text, said_before)
+            return _pick(("There isn't one right answer, and you know your situation best. "
+                          "What feels like the most doable first step to you?",
+                          "That's a fair thing to be unsure about. What options have you been weighing up?"),
+                         text, said_before)
+        if _ABOUT_BOT.search(text):
+            return {"checkin": "I'm a chatbot, so this space is all about you. How are you doing yourself?",
+                    "companion": "I'm just a chatbot, so I'd much rather hear about you. How are you doing?",
+                    "casual": "I'm a chatbot, so no plans of my own, but I'm happy to hear about yours. "
+                              "What are you up to?"}[self.style]
+        if said and feeling in _NEGATIVE:
+            return f"{said[0].upper() + said[1:]}, and that sounds {self._word(feeling, text)}. " \
+                   "I don't want to guess at an answer, but what's your own sense of it?"
+        return _pick(("That's a fair question, and I don't want to guess. What's your own sense of it?",
+                      "I don't want to give you a guess dressed up as an answer. What are you thinking yourself?"),
+                     text, said_before)
+
+    def stream(self, history: Sequence[Turn], estimate: EmotionEstimate | None,
+               context: Mapping[str, Any] | None = None) -> Iterator[str]:
+        words = self.reply(history, estimate).split(" ")
+        yield words[0]
+        for word in words[1:]:
+            yield " " + word

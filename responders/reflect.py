@@ -1,0 +1,199 @@
+"""Simple reflections: the clause of a message worth saying back, with its pronouns turned round.
+
+``best_clause("Everything's fine really. It's just the evenings are really quiet.")`` picks the
+clause that carries the user's own experience ("It's just the evenings are really quiet": a feeling
+cue or a first-person statement, of a length that can be said back); ``reflect("i dont know anyone
+here")`` returns ``"you don't know anyone here"``.  Nothing is added: every content word of a
+reflection is the user's.  Clauses addressed to the listener ("you", "your") or asking a question are
+not reflected, because turning them round would put words in the user's mouth.
+"""
+
+from __future__ import annotations
+
+import re
+
+MAX_WORDS = 16
+MIN_WORDS = 3
+
+_SPLIT_SENTENCES = re.compile(r"(?<=[.!?])\s+|\s*[;\n]\s*|\s+[-–—]+\s+|\s*…\s*|\.{2,}\s*")
+_SPLIT_CLAUSES = re.compile(r"(?i),?\s+(?:but|because|cos|cause|although|though|except)\s+|,\s+(?:and\s+)?so\s+")
+_LEAD = re.compile(r"(?i)^(?:(?:um+|uh+|erm+|so|and|but|like|honestly|tbh|ok|okay|well|yeah|yes|no|i mean|i think|"
+                   r"i guess|i suppose|also|plus|then|hi|hey|hello|hiya|that'?s true|thats true|true|fair enough|fair|good point|you'?re right|"
+                   r"youre right|that'?s fair|thats fair|"
+                   r"just|anyway|oh|lol|haha+|right|basically|literally|it'?s just that|it'?s just|its just)"
+                   r"\b[\s,]*)+")
+_TRAIL = re.compile(r"(?i)(?:[\s,]*\b(?:lol|lmao|haha+|tbh|honestly|idk|really|though|tho|i guess|"
+                    r"or something|or whatever|you know|x+)\b)+[\s.!?,:)(]*$|[\s.!?,:;)(]+$")
+_FIRST_PERSON = re.compile(r"(?i)\b(?:i|i'm|im|i've|ive|i'd|i'll|me|my|myself|we|we're|our|us)\b")
+_SECOND_PERSON = re.compile(r"(?i)\b(?:you|your|you're|youre|yours|u|ur)\b")
+_QUESTION_LIKE = re.compile(r"(?i)^\W*(?:what if|what|why|how|where|when|who|which|is (?:it|that|this)|are (?:you|they)|"
+                            r"do (?:you|i)|does|did (?:you|i)|should i|can i|could i|would you|am i)\b")
+_CUE = re.compile(r"(?i)\b(?:feel\w*|felt|embarrass\w*|ashamed|guilty|jealous|left out|lonely|alone|tired|exhausted|worr\w+|nervous|anxious|scared|afraid|"
+                  r"stress\w*|overwhelm\w*|sad|down|low|cry\w*|cried|angry|annoyed|fed up|hurt|proud|happy|"
+                  r"excited|relieved|miss\w*|can'?t|cant|couldn'?t|don'?t|dont|never|always|keep|still|hate|"
+                  r"love|dread\w*|panic\w*|quiet|hard|awful|gutted|struggl\w+)\b")
+
+_SWAP = {
+    "i": "you", "me": "you", "my": "your", "mine": "yours", "myself": "yourself",
+    "i'm": "you're", "im": "you're", "i've": "you've", "ive": "you've", "i'll": "you'll", "i'd": "you'd",
+    "we": "you", "us": "you", "our": "your", "ours": "yours", "ourselves": "yourselves",
+    "we're": "you're", "we've": "you've", "we'll": "you'll", "we'd": "you'd",
+    "idk": "you don't know", "dunno": "you don't know",
+}
+_VERBISH = {"do", "go", "try", "text", "call", "ring", "book", "be", "have", "think", "see", "just", "probably",
+            "ask", "tell", "look", "give", "get", "make", "start", "never", "rather", "like", "love", "say",
+            "actually", "definitely", "maybe", "really", "still", "need", "want", "put", "take", "send"}
+_ITS_NEXT = {"only", "been", "just", "not", "so", "like", "really", "a", "all", "fine", "ok", "okay", "too",
+             "getting", "going", "the", "always", "never", "still", "hard", "nice", "good", "bad", "weird",
+             "my", "your", "gonna", "literally", "actually", "kind", "sort", "easy", "late", "at", "in", "on",
+             "when", "what", "because", "over", "mostly", "probably", "worse", "better"}
+_AFTER_I = {"am": "are", "was": "were", "wasn't": "weren't", "wasnt": "weren't"}
+_APOSTROPHES = {
+    "dont": "don't", "cant": "can't", "wont": "won't", "didnt": "didn't", "doesnt": "doesn't",
+    "isnt": "isn't", "wasnt": "wasn't", "havent": "haven't", "hasnt": "hasn't", "couldnt": "couldn't",
+    "wouldnt": "wouldn't", "shouldnt": "shouldn't", "arent": "aren't", "werent": "weren't", "thats": "that's",
+    "theres": "there's", "hadnt": "hadn't", "youve": "you've", "wouldve": "would've", "couldve": "could've",
+    "shouldve": "should've", "whats": "what's", "theyre": "they're", "hes": "he's", "shes": "she's",
+}
+_LOWER_START = {"you", "your", "you're", "you've", "you'll", "you'd", "yourself", "the", "a", "an", "it", "it's",
+                "its", "this", "that", "that's", "there", "there's", "these", "those", "everything", "nothing",
+                "everyone", "everybody", "nobody", "no", "he", "she", "they", "he's", "she's", "they're", "his",
+                "her", "their", "some", "all", "one", "work", "things", "people", "since", "not", "being",
+                "having", "getting", "still", "even", "when", "after", "before", "now", "then", "today",
+                "tonight", "yesterday", "last", "every", "never", "always", "just", "really", "actually",
+                "already", "nearly", "almost", "totally", "completely", "only", "also", "too", "so", "very",
+                "sometimes", "mostly", "everything's", "nothing's", "everyone's", "maybe", "probably"}
+_PAST_VERBS = {"started", "finished", "booked", "bought", "went", "got", "made", "had", "did", "saw", "took", "ran",
+               "found", "left", "came", "spent", "tried", "called", "rang", "cooked", "cleaned", "passed", "failed",
+               "missed", "lost", "cried", "slept", "woke", "skipped", "forgot", "told", "sent", "managed", "decided",
+               "applied", "signed", "joined", "quit", "walked", "texted", "messaged", "ate", "wrote", "read",
+               "spoke", "talked", "moved", "broke", "burnt", "burned", "dropped", "snapped", "shouted", "stayed",
+               "thought", "knew", "felt", "said", "wanted", "needed", "used", "kept", "realised", "realized",
+               "noticed", "heard", "asked", "stopped", "gave", "paid", "won", "scored", "baked", "fixed"}
+_ACRONYMS = {"CBT", "MOT", "NHS", "ADHD", "OCD", "PTSD", "USA", "BBC", "DBT", "PIP", "ESA", "SEN", "GCSE", "GCSEs",
+             "DWP", "HMRC", "ICU", "CEO", "PhD", "MSc", "ASAP", "ATM", "PIN", "IVF", "MRI", "ECG", "A&E"}
+_ADVERBS = {"finally", "never", "always", "just", "really", "actually", "still", "even", "already", "nearly",
+            "almost", "totally", "completely", "literally", "basically", "honestly", "also", "only"}
+_SUBJECTLESS = {"didn't", "can't", "couldn't", "don't", "haven't", "wasn't", "won't", "keep", "hate", "need", "want",
+                "feel", "wish", "hope", "think"}
+"""Words that start a clause whose "I" was dropped ("can't stop crying", "feel kind of stupid");
+the apostrophes are already restored when this is checked."""
+_TOKEN = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?|[^A-Za-z0-9\s]")
+
+
+def _clean(clause: str) -> str:
+    clause = clause.strip(" ,")
+    for _ in range(3):
+        clause = _LEAD.sub("", clause).strip(" ,")
+        clause = _TRAIL.sub("", clause).strip(" ,")
+    return clause
+
+
+def clauses(text: str) -> list[str]:
+    """The message's clauses, fillers trimmed, in order."""
+    out: list[str] = []
+    for sentence in _SPLIT_SENTENCES.split(text):
+        if not sentence or sentence.strip().endswith("?") or _QUESTION_LIKE.search(sentence):
+            continue
+        for part in _SPLIT_CLAUSES.split(sentence):
+            part = _clean(part)
+            if part and not _QUESTION_LIKE.search(part):
+                out.append(part)
+    return out
+
+
+_FUNCTION = {"i", "im", "i'm", "you", "know", "it", "its", "it's", "that", "thats", "that's", "is", "was", "a", "the",
+             "and", "but", "so", "just", "like", "really", "yeah", "ok", "okay", "me", "my", "mean", "guess",
+             "think", "to", "of", "be", "do", "not", "this", "well", "sure", "true", "right", "one",
+             "maybe", "also", "probably", "perhaps", "too", "yes", "no", "lol", "thing", "stuff"}
+
+
+_NO_SUBJECT = {"kind", "sort", "very", "so", "really", "mostly", "quite", "bit", "a", "pretty", "too", "not", "more",
+               "less", "even", "only", "all", "maybe", "probably", "or", "with", "for", "to", "of", "in", "at", "on"}
+
+
+def _score(clause: str, index: int) -> float:
+    words = re.findall(r"[a-z0-9']+", clause.lower())
+    n = len(words)
+    content = sum(w not in _FUNCTION for w in words)
+    if n < MIN_WORDS or content < 2 or _SECOND_PERSON.search(clause):
+        return float("-inf")
+    score = 0.1 * index + 0.1 * min(n, 12)
+    score += 3.0 if _FIRST_PERSON.search(clause) else 0.0
+    score += 3.0 if _CUE.search(clause) else 0.0
+    score += 1.0 if n <= MAX_WORDS else -3.0 - 0.2 * (n - MAX_WORDS)
+    if words[0] in _NO_SUBJECT:  # "kind of angry", "very loud": a fragment, not something the user did or felt
+        score -= 4.0
+    return score
+
+
+def _shorten(clause: str) -> str | None:
+    """``clause`` if short enough, else its longest prefix that ends where a new clause starts."""
+    if len(clause.split()) <= MAX_WORDS:
+        return clause
+    best: str | None = None
+    for match in re.finditer(r",\s|\s(?:and|when|which|with|so|then|until|while)\s", clause):
+        prefix = clause[:match.start()]
+        if 4 <= len(prefix.split()) <= MAX_WORDS and (best is None or len(prefix) > len(best)):
+            best = prefix
+    return best
+
+
+def best_clause(text: str) -> str | None:
+    """The clause worth saying back, or None when no clause can be (only questions, or too short)."""
+    found = clauses(text)
+    if not found:
+        return None
+    scored = sorted(((_score(c, i), i, c) for i, c in enumerate(found)), reverse=True)
+    score, _, clause = scored[0]
+    if score == float("-inf") or (score < 0 and len(clause.split()) < 5):
+        return None
+    return _shorten(clause)
+
+
+def reflect(clause: str) -> str | None:
+    """``clause`` said back in the second person; None when it addresses the listener."""
+    if _SECOND_PERSON.search(clause):
+        return None
+    shouting = sum(c.isupper() for c in clause) > 0.6 * max(1, sum(c.isalpha() for c in clause))
+    tokens = [t for t in _TOKEN.findall(clause.replace("’", "'")) if t not in ("'", '"', "“", "”")]
+    out: list[str] = []
+    previous = ""
+    for k, token in enumerate(tokens):
+        low = token.lower()
+        if low == "me" and previous == "excuse":
+            out.append(token)
+            continue
+        following = tokens[k + 1].lower() if k + 1 < len(tokens) else ""
+        if low in ("ill", "id") and following in _VERBISH:
+            word = "you'll" if low == "ill" else "you'd"
+        elif low == "its" and following in _ITS_NEXT:
+            word = "it's"
+        elif low in _SWAP:
+            word = _SWAP[low]
+        elif previous in ("i", "i'm", "im") and low in _AFTER_I:
+            word = _AFTER_I[low]
+        elif low in _APOSTROPHES:
+            word = _APOSTROPHES[low]
+        elif shouting or (token.isupper() and len(token) >= 3 and token not in _ACRONYMS):
+            word = low
+        else:
+            word = token
+        out.append(word)
+        previous = low if low.isalpha() or "'" in low else previous
+    if not out:
+        return None
+    if out[0].lower() in _PAST_VERBS or out[0].lower() in _SUBJECTLESS or (out[0].lower() in _ADVERBS and len(out) > 1 and
+                                         out[1].lower() in _PAST_VERBS):
+        out[0] = out[0].lower()
+        out.insert(0, "you")  # "started learning guitar": the user dropped the "I"
+    first = out[0].lower()
+    if first in _LOWER_START or (len(first) > 4 and first.endswith(("ing", "ed", "ly"))):
+        out[0] = first
+    text = ""
+    for word in out:
+        if text and (word[0].isalnum() or word[0] in "£$#(&") and text[-1] not in "£$#(-/'":
+            text += " "
+        text += word
+    text = re.sub(r"\s+([,.!?:;%])", r"\1", text)
+    return text.strip(" ,.;:!") or None

@@ -1,0 +1,170 @@
+"""The structured listener (responders.listener) and its reflections (responders.reflect)."""
+
+from __future__ import annotations
+
+import inspect
+import re
+
+import numpy as np
+import pytest
+
+from emotion_agent.core.events import EmotionEstimate
+from emotion_agent.core.protocols import Turn
+from emotion_agent.responders import listener as listener_module
+from emotion_agent.responders import reflect as reflect_module
+from emotion_agent.responders.listener import ListenerResponder
+from emotion_agent.responders.reflect import best_clause, clauses, reflect
+
+
+def estimate(label: str, confidence: float = 0.7, uncertain: bool = False) -> EmotionEstimate:
+    return EmotionEstimate(label=label, probs=np.zeros(7, np.float32), confidence=confidence, weights={},
+                           experts={}, explanation="", uncertain=uncertain, valence=0.0, arousal=0.0, fuser="test")
+
+
+def reply(text: str, label: str = "neutral", style: listener_module.Style = "checkin",
+          before: list[Turn] | None = None) -> str:
+    return ListenerResponder(style).reply([*(before or []), Turn("user", text)], estimate(label))
+
+
+@pytest.mark.parametrize(("clause", "expected"), [
+    ("i dont know anyone here", "you don't know anyone here"),
+    ("I was late for my train", "you were late for your train"),
+    ("my mum was upset with me", "your mum was upset with you"),
+    ("ill call them in the morning", "you'll call them in the morning"),
+    ("i was ill the whole time", "you were ill the whole time"),
+    ("started learning guitar last week", "you started learning guitar last week"),
+    ("never thought about looking for a team here", "you never thought about looking for a team here"),
+    ("i said excuse me twice", "you said excuse me twice"),
+    ("A PRINTER JAM made me cry", "a printer jam made you cry"),
+    ("we've been arguing about money", "you've been arguing about money"),
+    ("its only been six weeks", "it's only been six weeks"),
+    ("Didn't get the charity job", "you didn't get the charity job"),
+    ("cant stop crying at work", "you can't stop crying at work"),
+])
+def test_reflect_turns_pronouns_round(clause: str, expected: str) -> None:
+    assert reflect(clause) == expected
+
+
+def test_reflect_refuses_clauses_addressed_to_the_listener() -> None:
+    assert reflect("you never listen to me") is None
+
+
+def test_best_clause_prefers_the_users_own_experience_and_skips_questions() -> None:
+    text = "Everything's fine really, the job's ok. It's just the evenings and weekends are really quiet."
+    assert best_clause(text) == "the evenings and weekends are really quiet"
+    assert best_clause("What if I just sit there and go blank") is None
+    assert "what would" not in " ".join(clauses("I haven't told anyone because what would I even say"))
+    assert best_clause("ok") is None and best_clause("I know, I know.") is None
+
+
+def test_best_clause_shortens_a_long_clause_at_a_clause_boundary() -> None:
+    long = "I was at the supermarket and I waved at someone I thought was my friend and it was a total stranger"
+    clause = best_clause(long)
+    assert clause is not None and len(clause.split()) <= reflect_module.MAX_WORDS
+    assert long.startswith(clause)
+
+
+def test_reflection_names_the_feeling_and_asks_at_most_one_question() -> None:
+    text = "I don't know anyone here apart from people at work and they all have their own lives."
+    out = reply(text, "sad")
+    assert "you don't know anyone here apart from people at work" in out
+    assert "lonely" in out or "isolating" in out
+    assert out.count("?") == 1
+
+
+def test_greeting_thanks_luck_and_plans() -> None:
+    assert reply("hey") .startswith("Hi")
+    assert reply("ok thanks, that helped").startswith("You're welcome")
+    assert reply("ok. going to bed. wish me luck").startswith("Good luck")
+    plan = reply("I'll text my sister tonight and tell her", "neutral")
+    assert "you'll text your sister tonight" in plan and "?" not in plan
+
+
+def test_worries_and_conditionals_are_not_plans() -> None:
+    out = reply("I'm worried I'll be useless, I've never looked after a dog", "fearful")
+    assert "good plan" not in out and "good step" not in out
+    out = reply("but if i dont go ill look antisocial", "fearful")
+    assert "good plan" not in out and "good step" not in out
+
+
+def test_questions_get_no_advice_or_made_up_answers() -> None:
+    out = reply("i'm so tired i forget words mid-sentence. is that normal", "sad")
+    assert "far from alone" in out and "you're so tired you forget words mid-sentence" in out.lower()
+    out = reply("what should I do about my flatmate?", "angry")
+    assert "no one right answer" in out or "isn't one right answer" in out or "unsure" in out
+    assert reply("what are you up to this weekend?", "neutral", "casual").startswith("I'm a chatbot")
+
+
+def test_grief_gets_condolence_then_stays_gentle() -> None:
+    first = reply("we had to put our dog down this morning. he was 14", "sad", "companion")
+    assert first.startswith("I'm so sorry")
+    before = [Turn("user", "we had to put our dog down this morning"), Turn("assistant", first)]
+    later = reply("his name was Biscuit. he used to steal socks", "neutral", "companion", before)
+    assert "sorry" not in later.lower() and "?" in later
+
+
+def test_good_news_is_met_gladly_and_passed_is_not_a_death() -> None:
+    out = reply("PASSED MY DRIVING TEST", "happy", "companion")
+    assert "sorry" not in out.lower() and out.count("?") <= 1
+    relief = reply("just got my blood test back, all normal. such a relief", "happy")
+    assert "relief" in relief.split("?")[0].lower() or "weight off" in relief
+
+
+def test_a_sarcastic_glad_word_under_an_upset_reading_is_not_good_news() -> None:
+    out = ListenerResponder().reply([Turn("user", "great, another bill I can't pay")], estimate("angry", 0.8))
+    assert not out.startswith(("That's great", "I'm so glad", "That's really good"))
+
+
+def test_questions_are_not_repeated_from_one_reply_to_the_next() -> None:
+    responder = ListenerResponder("checkin")
+    history: list[Turn] = []
+    asked: list[str] = []
+    for text in ("i feel so low today", "i just feel really low again", "still low, everything feels low"):
+        history.append(Turn("user", text))
+        out = responder.reply(history, estimate("sad"))
+        history.append(Turn("assistant", out))
+        asked.append(out[out.rfind(". ") + 2:] if "?" in out else "")
+    assert len(set(asked)) == len(asked)
+
+
+MESSAGES = [
+    "My dad came home from hospital on Monday and I've basically moved back in to look after him.",
+    "numb. i keep saying its just until the launch but theres always another launch",
+    "landlord just put the rent up by £150 a month. i literally dont have that",
+    "i'm too embarrassed to tell anyone. everyone i know seems fine",
+    "my boyfriend forgot my birthday. like completely forgot",
+    "I FINALLY finished the dissertation!!",
+    "had my first therapy session today. it was weird",
+    "can't sleep. brain won't shut up",
+    "is it bad that i'm relieved my exams got cancelled",
+    "um hi so like my therapist said i should notice good stuff",
+]
+
+
+@pytest.mark.parametrize("style", ["checkin", "companion", "casual"])
+@pytest.mark.parametrize("label", ["sad", "happy", "neutral", "fearful", "angry"])
+def test_replies_are_short_ask_at_most_one_question_and_invent_nothing(style: listener_module.Style,
+                                                                        label: str) -> None:
+    fixed = set(re.findall(r"[a-z']+", inspect.getsource(listener_module).lower()))
+    for text in MESSAGES:
+        out = ListenerResponder(style).reply([Turn("user", text)], estimate(label))
+        assert out.count("?") <= 1, out
+        assert len(re.findall(r"[.!?](?:\s|$)", out)) <= 2, out
+        user_words = set(re.findall(r"[a-z']+", text.lower().replace("’", "'")))
+        reflected = {"you", "your", "you're", "you've", "you'll", "you'd", "yourself", "were", "are", "don't",
+                     "can't", "won't", "it's", "there's", "that's", "didn't", "doesn't", "isn't", "haven't"}
+        unknown = set(re.findall(r"[a-z']+", out.lower())) - user_words - fixed - reflected
+        assert not unknown, (out, unknown)
+
+
+def test_bad_input_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="no user turn"):
+        ListenerResponder().reply([], None)
+    with pytest.raises(ValueError, match="empty"):
+        ListenerResponder().reply([Turn("user", "   ")], None)
+
+
+def test_stream_yields_the_reply_word_by_word() -> None:
+    history = [Turn("user", "i feel so low today")]
+    responder = ListenerResponder()
+    assert "".join(responder.stream(history, estimate("sad"))) == responder.reply(history, estimate("sad"))
