@@ -19,7 +19,9 @@ feeling it carries, then one open question (or none).  ``ListenerResponder.reply
 
 The reflected clause is the user's own, pronouns turned round (``reflect``); nothing else specific is
 said.  Replies are one or two sentences with at most one question.  ``style`` changes the wording:
-``checkin`` (mental_health), ``companion`` (default) and ``casual``.
+``checkin`` (mental_health) and ``companion`` (default).  Casual chat stays with the reply model: it
+needs answers about the news itself ("a little Fiat 500 would be perfect"), which reflection cannot give
+(tried on the training conversations: "Oh no, you got the flat?").
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from emotion_agent.core.protocols import Turn
 from emotion_agent.responders.reflect import best_clause, clauses, reflect
 from emotion_agent.responders.template import stable_index
 
-Style = Literal["checkin", "companion", "casual"]
+Style = Literal["checkin", "companion"]
 
 # The feeling a turn carries: the words' own cues first (they name it), then the fused emotion.
 _CUES: tuple[tuple[str, re.Pattern[str]], ...] = tuple((name, re.compile(pattern, re.I)) for name, pattern in (
@@ -119,7 +121,6 @@ _QUESTIONS: dict[str, tuple[str, ...]] = {
 _GLAD_OPENERS: dict[Style, tuple[str, ...]] = {
     "checkin": ("That's really good to hear.", "I'm so glad to hear that.", "That's great."),
     "companion": ("Oh, that's lovely to hear.", "That's brilliant.", "I'm really glad."),
-    "casual": ("Nice!", "Brilliant!", "That's great!"),
 }
 _PROUD_OPENERS = ("That's a real achievement.", "You should be proud of that.", "That's a big step.")
 _RELIEF_OPENERS = ("What a relief.", "That must be such a relief.", "That's a weight off.")
@@ -201,15 +202,13 @@ class ListenerResponder:
 
         if _GREETING.search(text) and words <= 6:
             return {"checkin": "Hi, it's good to hear from you. How are you doing today?",
-                    "companion": "Hello, it's lovely to hear from you. How are things with you today?",
-                    "casual": "Hey! How's it going?"}[self.style]
+                    "companion": "Hello, it's lovely to hear from you. How are things with you today?"}[self.style]
         opening = re.sub(r"(?i)^\W*(?:(?:ok|okay|yeah|yes|right|alright|aw+|oh)\b\W*)+", "", text)
         closing = _BYE.search(text) or (_THANKS.search(text) and (words <= 8 or _THANKS.match(opening)))
         if closing and not is_question and words <= 25:
             return {"checkin": "You're welcome, and thank you for talking it through with me. "
                                "I'm here whenever you want to check in again.",
-                    "companion": "You're very welcome. Take care of yourself, and come back any time.",
-                    "casual": "Any time! Take care."}[self.style]
+                    "companion": "You're very welcome. Take care of yourself, and come back any time."}[self.style]
         if _LUCK.search(text) and not is_question:
             return _pick(("Good luck, I really hope it goes well. Let me know how you get on.",
                           "Good luck! I hope it goes well, and I'd love to hear how it went."), text, said_before)
@@ -262,19 +261,18 @@ class ListenerResponder:
             first = _pick(shapes, text, said_before)
             return f"{first} {question}"
         shapes = (f"So {said}.", f"It sounds like {said}.", f"Okay, so {said}.")
-        if feeling == "light" or self.style == "casual":
+        if feeling == "light":
             shapes = (f"Ah, so {said}.", f"Oh nice, {said}.", f"Okay, {said}.")
         return f"{_pick(shapes, text, said_before)} {question}"
 
     def _good_news(self, text: str, said: str | None, feeling: str, said_before: Sequence[str]) -> str:
-        openers = _PROUD_OPENERS if feeling == "proud" and self.style != "casual" else _GLAD_OPENERS[self.style]
+        openers = _PROUD_OPENERS if feeling == "proud" else _GLAD_OPENERS[self.style]
         if feeling == "relieved":
             openers = _RELIEF_OPENERS
         opener = _pick(openers, text, said_before)
         question = _pick(_QUESTIONS[feeling], text, said_before)
         if said and said.startswith("you") and 4 <= len(said.split()) <= 14:
-            ending = "!" if self.style == "casual" else "."
-            return f"{said[0].upper() + said[1:]}; {opener[0].lower() + opener[1:-1]}{ending} {question}"
+            return f"{said[0].upper() + said[1:]}; {opener[0].lower() + opener[1:-1]}. {question}"
         return f"{opener} {question}"
 
     def _plan(self, text: str, said: str | None, feeling: str, said_before: Sequence[str]) -> str:
@@ -301,19 +299,13 @@ class ListenerResponder:
                           "That's a very common feeling, and it makes sense to ask. What's brought it up for you?"),
                          text, said_before)
         if _ADVICE.search(text):
-            if self.style == "casual":
-                return _pick(("Honestly, whatever sounds most fun to you is probably the right call. "
-                              "What are you leaning towards?",
-                              "Ooh, tough one. What's tempting you most?"), text, said_before)
             return _pick(("There isn't one right answer, and you know your situation best. "
                           "What feels like the most doable first step to you?",
                           "That's a fair thing to be unsure about. What options have you been weighing up?"),
                          text, said_before)
         if _ABOUT_BOT.search(text):
             return {"checkin": "I'm a chatbot, so this space is all about you. How are you doing yourself?",
-                    "companion": "I'm just a chatbot, so I'd much rather hear about you. How are you doing?",
-                    "casual": "I'm a chatbot, so no plans of my own, but I'm happy to hear about yours. "
-                              "What are you up to?"}[self.style]
+                    "companion": "I'm just a chatbot, so I'd much rather hear about you. How are you doing?"}[self.style]
         if said and feeling in _NEGATIVE:
             return f"{said[0].upper() + said[1:]}, and that sounds {self._word(feeling, text)}. " \
                    "I don't want to guess at an answer, but what's your own sense of it?"

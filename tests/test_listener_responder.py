@@ -92,7 +92,7 @@ def test_questions_get_no_advice_or_made_up_answers() -> None:
     assert "far from alone" in out and "you're so tired you forget words mid-sentence" in out.lower()
     out = reply("what should I do about my flatmate?", "angry")
     assert "no one right answer" in out or "isn't one right answer" in out or "unsure" in out
-    assert reply("what are you up to this weekend?", "neutral", "casual").startswith("I'm a chatbot")
+    assert reply("what are you up to this weekend?", "neutral", "companion").startswith("I'm just a chatbot")
 
 
 def test_grief_gets_condolence_then_stays_gentle() -> None:
@@ -141,7 +141,7 @@ MESSAGES = [
 ]
 
 
-@pytest.mark.parametrize("style", ["checkin", "companion", "casual"])
+@pytest.mark.parametrize("style", ["checkin", "companion"])
 @pytest.mark.parametrize("label", ["sad", "happy", "neutral", "fearful", "angry"])
 def test_replies_are_short_ask_at_most_one_question_and_invent_nothing(style: listener_module.Style,
                                                                         label: str) -> None:
