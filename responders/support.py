@@ -30,6 +30,7 @@ from typing import Any
 
 from emotion_agent.core.events import EmotionEstimate
 from emotion_agent.core.protocols import Turn
+from emotion_agent.responders.reflect import best_clause, clauses, reflect
 from emotion_agent.responders.template import stable_index
 
 ACKS: dict[str, tuple[str, ...]] = {
@@ -83,8 +84,37 @@ _QUESTION_ANYWHERE = re.compile(r"(?i)\b(?:what happens|what do i|what should i|
 _CHASING = re.compile(r"(?i)\b(?:again|third time|second time|fourth time|last week|keep (?:being|getting)|"
                       r"nobody|no one|every time|already (?:told|called|rang|phoned|emailed|e-mailed|sent|spoke|asked|"
                       r"done|tried|chased|explained))\b")
+_REQUEST = re.compile(r"(?i)(?:\b(?:i want|i'?d like|i would like|i need|i expect|i demand|can you|could you|can i (?:get|have)|"
+                      r"i'?m asking for)|^\W*(?:just |please |so |then )*(?=cancel|refund|replace|send|give))"
+                      r"(?![^.?!]*\b(?:can'?t|cannot|won'?t|don'?t)\b)[^.?!]*?\b(?:refund\w*|cancel\w*|replace\w*|replacement|money back|"
+                      r"(?:it|them|all of it|everything|my money) back|credit|compensation|exchange|reimburs\w*|"
+                      r"close (?:my|the) account|delete (?:my|the) account)\b")
+"""The customer asks for an outcome (a refund, a cancellation, a replacement)."""
+_HUMAN = re.compile(r"(?i)\b(?:speak|talk|chat) (?:to|with) (?:a |an |the |your |someone |somebody )?"
+                    r"(?:human|person|manager|supervisor|real|actual|someone|somebody|agent)|\breal person\b")
+_CUSTOMER_PLAN = re.compile(r"(?i)^\W*(?:ok(?:ay)?\W+|right\W+|fine\W+)?(?:i'?ll|i will|i might|might|i'?m going to|"
+                            r"gonna|i think i'?ll)\b(?![^.?!]*\b(?:refund|cancel|complain|report))")
+_ACCEPT = re.compile(r"(?i)\b(?:i'?ll|i will) (?:do that|take (?:it|that|you up)|go with that|wait for (?:the|a|your) "
+                     r"colleague)\b")
+_CANNOT_ANSWER = "I don't want to give you a wrong answer"
 _OFFER = re.compile(r"(?i)\b(?:would you like me to pass|pass you on|bring a colleague in)\b")
 _ASKED_REF = re.compile(r"(?i)\border or account number\b")
+
+
+def _said_back(text: str) -> str | None:
+    """The customer's own clause in the second person, when it is a statement about them or the order."""
+    clause = best_clause(text)
+    said = reflect(clause) if clause else None
+    if said is None or _REFERENCE.search(said) or _EMAIL.search(said) or _SECURITY.search(said):
+        return None  # references are named on their own; codes never repeated
+    if said.split()[0].lower() not in _SUBJECTS or len(said.split()) < 4:
+        return None  # "leave it running": an aside, not a statement to say back
+    return said
+
+
+_SUBJECTS = {"you", "you're", "you've", "your", "the", "it", "it's", "they", "they've", "they're", "there", "there's",
+             "he", "she", "this", "that", "nobody", "no", "everything", "nothing", "someone", "somebody", "a", "one",
+             "two", "both", "all", "none", "my"}
 
 
 def _reference(turns: Sequence[Turn]) -> str | None:
@@ -132,24 +162,66 @@ class SupportResponder:
             return f"{'Glad that helped, and you' if _GOOD_NEWS.search(text) else 'You'}'re welcome. {close}"
         if _GREETING.search(text) and not question and not _PROBLEM.search(text) and not ref and words <= 25:
             return "Hello, you're in the right place. What can I help you with today?"
-        if offered and words <= 12 and _YES.search(text) and not question:
+        if not question and not _ACCEPT.search(text) and _CUSTOMER_PLAN.search(text) and not _PROBLEM_NOW.search(text):
+            return ("That sounds sensible. If you'd still like a colleague to look at it, just say."
+                    if not ever_offered else "That sounds sensible. The offer of a colleague stays open if you need it.")
+        if (offered or (ever_offered and words <= 6)) and words <= 12 and _YES.search(text) and not question:
             return (f"Of course. When you're through to a colleague, mention {about} so you don't have to "
                     "explain it all again.")
         if offered and words <= 12 and _NO.search(text):
             return "That's fine. If you change your mind, just say so and I'll bring a colleague in."
+        request = _REQUEST.search(text)
+        if _HUMAN.search(text) and not ever_offered:
+            return (f"Of course, a colleague can take this over. When you're through, mention {about} so you "
+                    "don't have to explain it all again.")
+        if request:
+            return self._request(text, ack, about, ever_offered)
         if not question and _GOOD_NEWS.search(text) and not _PROBLEM_NOW.search(text):
             return "That's good to hear, thank you for letting me know. Is there anything else I can help with?"
         if not question and _SHORT_OK.search(text):
             return "Is there anything else I can help with in the meantime?"
+
         if question:
+            ack = self._plain_ack(text, estimate, last_bot)
+            if _CANNOT_ANSWER in last_bot:
+                return f"{ack} That's another one for the colleague, as I can't check it from here."
             who = f"a colleague who can see {ref}" if ref else "a colleague"
             tail = (f"{who} can confirm it when you're through to them." if ever_offered else
                     f"{who} can confirm it; would you like me to pass you on?")
             return f"{ack} I don't want to give you a wrong answer on that, but {tail}"
         step = self._next(ref, asked_ref, ever_offered)
+        said = _said_back(text)
         if ever_offered and last_bot.endswith(step):  # nothing new to ask: note it for the colleague
+            if said:
+                return f"Noted: {said}. That's worth mentioning to the colleague too, so they have the full picture."
             step = FOLLOW_UPS[stable_index(text, len(FOLLOW_UPS))]
+        if said and not asked_ref and ref is None and not ever_offered and len(said.split()) <= 12 \
+                and ack != CHASED:  # the first problem turn: say back what went wrong
+            ack = f"{said[0].upper() + said[1:]}; {ack if ack.startswith('I') else ack[0].lower() + ack[1:]}"
         return f"{ack} {step}"
+
+    @staticmethod
+    def _request(text: str, ack: str, about: str, offered: bool) -> str:
+        """An outcome asked for: say it back, be clear this chat cannot grant it, route it to a person."""
+        asked = next((c for c in clauses(text) if _REQUEST.search(c)), None)
+        said = reflect(asked) if asked else None
+        if said and re.match(r"(?i)(?:cancel|refund|replace|send|give)\b", said):  # "cancel it and refund me"
+            said = f"you'd like them to {said}"
+        said = said if said and len(said.split()) <= 14 and said.startswith("you") else None
+        if offered:
+            return (f"Understood, {said}. Ask the colleague for exactly that when you're through, and mention {about}."
+                    if said else f"Understood. Ask the colleague for that when you're through, and mention {about}.")
+        if said:
+            return (f"So {said}; I can't arrange that from this chat, but a colleague can look at it with you. "
+                    "Would you like me to pass you on?")
+        return f"{ack} I can't arrange that from this chat, but a colleague can look at it; would you like me to pass you on?"
+
+    @staticmethod
+    def _plain_ack(text: str, estimate: EmotionEstimate | None, last_bot: str) -> str:
+        upset = estimate is not None and not estimate.uncertain and str(estimate.label) in (
+            "angry", "sad", "fearful", "disgusted")
+        return SupportResponder._ack(text, estimate, last_bot) if upset else \
+            UNSURE_ACKS[stable_index(text, len(UNSURE_ACKS))]
 
     @staticmethod
     def _next(ref: str | None, asked_ref: bool, offered: bool) -> str:

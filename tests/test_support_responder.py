@@ -64,6 +64,8 @@ def test_no_guard_flag_on_any_branch() -> None:
         ("the app keeps logging me out, third time this week", "it's on my tablet", "ok", "cheers"),
         ("it's asking me for my cvv, do I type it here?",),
         ("order 44190 came early, really impressed", "bye"),
+        ("I was charged twice for order 5561-AB", "I want my money back today", "can I speak to a manager?", "fine"),
+        ("the lamp flickers", "LMP-2231", "yes", "I also want a refund for the bulbs"),
     ]
     for turns in conversations:
         history: list[Turn] = []
@@ -90,8 +92,30 @@ def test_acknowledgement_follows_the_emotion_and_chasing_and_does_not_repeat() -
     angry = talk("the parcel is late and nobody answers the phone", label="angry")[0]
     assert angry.startswith(CHASED)
     replies = talk("my bill is wrong", "it's doubled since last month", "no idea why", label="angry")
-    acks = [r.split(". ")[0] + "." for r in replies]
+    acks = [r.split(". ")[0].split("; ")[-1] + "." for r in replies]
     assert acks[0] in ACKS["angry"] and acks[0] != acks[1] and acks[1] != acks[2]
+
+
+def test_an_outcome_asked_for_is_said_back_and_routed_to_a_person_not_promised() -> None:
+    first, second, third = talk("my parcel never came", "it's order 55120", "just cancel it and refund me", label="angry")
+    assert "refund" in third and "you" in third and "colleague" in third
+    assert "I can't arrange" in third or "Ask the colleague" in third
+    before = talk("the blender arrived broken", "can I get a replacement?", label="sad")[1]
+    assert "you" in before and "colleague" in before and "?" in before  # offered, not granted
+    negated = talk("I know you can't just replace a signature")[0]
+    assert "Ask the colleague for" not in negated and "I can't arrange" not in negated
+
+
+def test_asking_for_a_person_is_answered_at_once() -> None:
+    reply = talk("I want to speak to a real person")[0]
+    assert reply.startswith("Of course, a colleague can take this over.")
+
+
+def test_the_first_problem_is_said_back_and_the_customers_own_plan_is_respected() -> None:
+    first = talk("The driver left my box on the doorstep in the rain.")[0]
+    assert first.startswith("The driver left your box on the doorstep in the rain; ")
+    replies = talk("my desk arrived without the screws", "order D-44120", "ok I'll pop to the hardware shop")
+    assert replies[2].startswith("That sounds sensible.")
 
 
 def test_empty_history_is_an_error() -> None:
