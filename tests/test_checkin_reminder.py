@@ -9,7 +9,7 @@ from emotion_agent.agent.components import Components
 from emotion_agent.agent.executors import BoundedExecutor
 from emotion_agent.agent.pipeline import Pipeline
 from emotion_agent.agent.processors.conversation import Conversation
-from emotion_agent.agent.processors.respond import Respond, without_questions
+from emotion_agent.agent.processors.respond import Respond, shortened, without_questions
 from emotion_agent.agent.profiles import MENTAL_HEALTH
 from emotion_agent.core.frames import ReplyDeltaFrame, ReplyFrame, UserWords
 from emotion_agent.core.settings import Settings
@@ -89,3 +89,18 @@ async def test_the_reminder_follows_the_escalation_then_signals_and_every_third_
     conv.risk.level = "none"
     (after,) = await run_turns(conv, responder, [("all good now", {"risk_signal": True})])
     assert REMINDER not in after
+
+
+def test_shortened_keeps_one_statement_and_one_question_in_order() -> None:
+    assert shortened("That sounds like a good plan. Let me know how it goes.") == "That sounds like a good plan."
+    assert shortened("So you're tired. What helps? I'm here. Anything else?") == "So you're tired. What helps?"
+    assert shortened("What helps? I'm here.") == "What helps? I'm here."
+
+
+async def test_a_reply_the_reminder_follows_keeps_two_sentences_of_its_own() -> None:
+    responder = Scripted("That sounds like a good plan. I hope it goes well; let me know how you get on.")
+    conv = Conversation(MENTAL_HEALTH)
+    conv.risk.level = "high"
+    conv.resources_turn = conv.escalation_turn = 0
+    (reply,) = await run_turns(conv, responder, [("i'll ring my sister tonight", {})])
+    assert reply == f"That sounds like a good plan. {REMINDER}"

@@ -97,7 +97,7 @@ def test_acknowledgement_follows_the_emotion_and_chasing_and_does_not_repeat() -
 
 
 def test_an_outcome_asked_for_is_said_back_and_routed_to_a_person_not_promised() -> None:
-    first, second, third = talk("my parcel never came", "it's order 55120", "just cancel it and refund me", label="angry")
+    third = talk("my parcel never came", "it's order 55120", "just cancel it and refund me", label="angry")[2]
     assert "refund" in third and "you" in third and "colleague" in third
     assert "I can't arrange" in third or "Ask the colleague" in third
     before = talk("the blender arrived broken", "can I get a replacement?", label="sad")[1]

@@ -54,6 +54,15 @@ def without_questions(text: str) -> str:
     return kept[0].strip() if kept else ""
 
 
+def shortened(text: str) -> str:
+    """``text``'s first statement and first question, in their order: a reply the helpline reminder
+    follows stays within the rubric's two sentences of its own."""
+    sentences = [m.group(0) for m in _SENTENCE.finditer(text) if m.group(0).strip()]
+    statement = next((x for x in sentences if "?" not in x), None)
+    question = next((x for x in sentences if "?" in x), None)
+    return "".join(x for x in sentences if x is statement or x is question).strip()
+
+
 class Respond(FrameProcessor):
     name = "respond"
 
@@ -108,8 +117,11 @@ class Respond(FrameProcessor):
         # held until complete and its own questions are taken out before it is sent (not repeated if
         # one of the last two replies asked it).
         ask = conv.check_in and turn - conv.check_in_turn > 2
-        edit = without_questions if ask else None
-        text, reason = await self._run(responder, history, estimate, context, turn, hold_all=ask, edit=edit)
+        remind = conv.risk.level in ("high", "imminent") and (
+            conv.risk_signal or turn - conv.escalation_turn == 1 or turn - conv.resources_turn >= REMIND_EVERY)
+        edit = without_questions if ask else shortened if remind else None
+        text, reason = await self._run(responder, history, estimate, context, turn, hold_all=ask or remind,
+                                       edit=edit)
         interrupted, self._interrupted = self._interrupted, False
         if interrupted:
             await self.push(ReplyFrame(text.strip(), responder.name, turn, None, interrupted=True))
@@ -124,12 +136,11 @@ class Respond(FrameProcessor):
         if reason is not None and not text:
             fallback = TemplateResponder()
             text = "".join(fallback.stream(history, estimate, context))
-            text = without_questions(text) if ask else text
+            text = edit(text) if edit is not None else text
             name = fallback.name
             await self.push(ReplyDeltaFrame(text, turn))
         extras = []
-        if conv.risk.level in ("high", "imminent") and (
-                conv.risk_signal or turn - conv.escalation_turn == 1 or turn - conv.resources_turn >= REMIND_EVERY):
+        if remind:
             # After an escalation: in the next reply, then in any turn that carries a risk signal, and at
             # least every REMIND_EVERY turns; not in every reply (the level itself stays, for the host).
             extras.append(REMINDER)
