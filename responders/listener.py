@@ -169,13 +169,15 @@ def _feeling(text: str, estimate: EmotionEstimate | None) -> tuple[str, bool]:
 
 
 def _pick(options: Sequence[str], key: str, avoid: Sequence[str]) -> str:
-    """A stable choice from ``options`` that does not appear in the earlier replies ``avoid``."""
+    """A stable choice from ``options``: one the earlier replies ``avoid`` never used, else the one used
+    longest ago (so a long conversation rotates through them instead of repeating one)."""
     start = stable_index(key, len(options))
-    for k in range(len(options)):
-        choice = options[(start + k) % len(options)]
-        if not any(choice in said for said in avoid):
-            return choice
-    return options[start]
+    ordered = [options[(start + k) % len(options)] for k in range(len(options))]
+
+    def last_use(choice: str) -> int:
+        return max((i for i, said in enumerate(avoid) if choice in said), default=-1)
+
+    return min(ordered, key=last_use)
 
 
 class ListenerResponder:

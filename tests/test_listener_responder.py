@@ -168,3 +168,16 @@ def test_stream_yields_the_reply_word_by_word() -> None:
     history = [Turn("user", "i feel so low today")]
     responder = ListenerResponder()
     assert "".join(responder.stream(history, estimate("sad"))) == responder.reply(history, estimate("sad"))
+
+
+def test_a_long_conversation_rotates_questions_instead_of_repeating_the_last_one() -> None:
+    responder = ListenerResponder("checkin")
+    history: list[Turn] = []
+    questions: list[str] = []
+    for text in ("the bus was late today", "work was the same as usual", "then i cooked some pasta",
+                 "watched some telly after that", "then i went to bed at eleven", "got up at seven again"):
+        history.append(Turn("user", text))
+        out = responder.reply(history, estimate("neutral"))
+        history.append(Turn("assistant", out))
+        questions.append(out[out.rfind(". ") + 2:])
+    assert all(a != b for a, b in zip(questions, questions[1:], strict=False)), questions
