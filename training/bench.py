@@ -123,9 +123,9 @@ async def run_session(session: Session, replay: Replay, stats: SessionRun, video
 
 
 async def run_level(agent: EmotionAwareAgent, replays: list[Replay], reply: bool,
-                    tts: TtsMode | None = None) -> dict[str, Any]:
+                    tts: TtsMode | None = None, profile: str = "default") -> dict[str, Any]:
     agent.stage_times = StageTimes()
-    sessions = [agent.new_session(reply=reply, tts=tts) for _ in replays]
+    sessions = [agent.new_session(profile=profile, reply=reply, tts=tts) for _ in replays]
     stats = [SessionRun() for _ in replays]
     cpu0, wall0 = time.process_time(), time.perf_counter()
     for s in sessions:
@@ -215,6 +215,10 @@ def build_bench_parser(parser: argparse.ArgumentParser | None = None) -> argpars
     parser.add_argument("--plot", type=Path, default=None, help="PNG of latency vs sessions")
     parser.add_argument("--json", action="store_true", help="last line: one JSON object")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--profile", default="default",
+                        choices=("default", "customer_service", "mental_health", "casual"),
+                        help="the sessions' profile: it decides which responder answers (default and "
+                             "mental_health: the structured listener; casual: the reply model)")
     parser.add_argument("--tts", choices=("browser", "server", "off"), default=None,
                         help="who speaks replies (default: EMOTION_AGENT_TTS, browser); server: Piper on the server")
     return parser
@@ -237,7 +241,7 @@ async def _bench(levels: list[int], args: argparse.Namespace, data_dir: Path) ->
     results = []
     for n in levels:
         replays = build_replays(data_dir, n, args.utterances, args.seed)
-        result = await run_level(agent, replays, reply=not args.no_reply, tts=tts)
+        result = await run_level(agent, replays, reply=not args.no_reply, tts=tts, profile=args.profile)
         results.append(result)
         print(format_level(result), flush=True)
     await agent.aclose()
@@ -247,7 +251,8 @@ async def _bench(levels: list[int], args: argparse.Namespace, data_dir: Path) ->
         plot(results, args.plot)
         print(f"plot: {args.plot}")
     if args.json:
-        print(json.dumps({"levels": results, "largest_kept_up": largest, "reply": not args.no_reply, "tts": tts}))
+        print(json.dumps({"levels": results, "largest_kept_up": largest, "reply": not args.no_reply, "tts": tts,
+                          "profile": args.profile}))
     return 0
 
 
