@@ -53,14 +53,16 @@ _CUES: tuple[tuple[str, re.Pattern[str]], ...] = tuple((name, re.compile(pattern
               r"snapped|shouted|lost it|so unfair|not fair|resent\w*)\b"),
     ("hurt", r"\b(?:hurt|let down|ignored|left on read|forgot my|didn'?t invite|wasn'?t invited|"
              r"embarrass\w*|humiliat\w*|ashamed|rejected)\b"),
-    ("low", r"\b(?:sad|down|low|miserable|empty|numb|grey|gray|flat|heavy|crying|cried|cry|gutted|"
-            r"hopeless|awful|terrible|horrible|hard day|rough day|bad day)\b"),
+    ("low", r"\b(?:sad|miserable|numb|crying|cried|cry|gutted|hopeless|awful|terrible|horrible|hard day|"
+            r"rough day|bad day|(?:feel\w*|felt|been|i'?m|im|am|was|so|really|pretty|quite|bit)(?:\s+\w+){0,2}\s+"
+            r"(?:down|low|empty|flat|heavy|grey|gray|rubbish|crap))\b"),
+    # ("down", "flat", "empty", "heavy" alone are places and things: "the flat", "an empty carton")
     ("proud", r"\b(?:proud|managed to|finally (?:did|went|got|booked|finished|made)|did it|passed|"
               r"got the job|got in|first time in|first \w+ in (?:ages|years|months))\b"),
     ("relieved", r"\b(?:relieved|relief|feel(?:ing)? (?:a bit |a lot |much |loads )?better|less (?:scared|worried|scary)|phew|weight off|all clear|came back (?:fine|normal|clear)|finally\W*$|"
                  r"all normal|turned out fine)\b"),
     ("glad", r"\b(?:happy|great|brilliant|amazing|excited|can'?t wait|cant wait|lovely|fun|good day|"
-             r"really good|so good|best|yay|woo+|love(?:d)? it)\b"),
+             r"really good|so good|best (?:day|trip|night|thing|weekend|time|news)|yay|woo+|love(?:d)? it)\b"),
 ))
 _FROM_LABEL = {"sad": "low", "fearful": "worried", "angry": "angry", "disgusted": "hurt",
                "happy": "glad", "surprised": "surprised", "neutral": "neutral"}

@@ -181,3 +181,10 @@ def test_a_long_conversation_rotates_questions_instead_of_repeating_the_last_one
         history.append(Turn("assistant", out))
         questions.append(out[out.rfind(". ") + 2:])
     assert all(a != b for a, b in zip(questions, questions[1:], strict=False)), questions
+
+
+def test_places_and_things_are_not_feelings() -> None:
+    assert "Oh no" not in reply("i got the flat!!! the one with the big windows", "happy", "companion")
+    low = reply("i have been feeling rather low since the move", "neutral")
+    assert any(w in low for w in ("hard", "tough", "heavy"))
+    assert "heavy" not in reply("my boss said the presentation went down really well", "happy")
