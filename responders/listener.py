@@ -156,7 +156,7 @@ _TAG = re.compile(r"(?i)[,\s]*\b(?:you know|ya know|right|yeah|innit|lol|haha)\W
 _ABOUT_BOT = re.compile(r"(?i)\b(?:are you|do you|have you|would you|what about you|and you|your (?:weekend|day))\b")
 
 
-def _feeling(text: str, estimate: EmotionEstimate | None) -> tuple[str, bool]:
+def feeling_of(text: str, estimate: EmotionEstimate | None) -> tuple[str, bool]:
     """The feeling a turn carries and whether the words themselves name it."""
     for name, pattern in _CUES:
         if pattern.search(text):
@@ -170,7 +170,7 @@ def _feeling(text: str, estimate: EmotionEstimate | None) -> tuple[str, bool]:
     return _FROM_LABEL.get(str(estimate.label), "neutral"), False
 
 
-def _pick(options: Sequence[str], key: str, avoid: Sequence[str]) -> str:
+def pick(options: Sequence[str], key: str, avoid: Sequence[str]) -> str:
     """A stable choice from ``options``: one the earlier replies ``avoid`` never used, else the one used
     longest ago (so a long conversation rotates through them instead of repeating one)."""
     start = stable_index(key, len(options))
@@ -197,7 +197,7 @@ class ListenerResponder:
         if not text:
             raise ValueError("the user turn is empty")
         said_before = [t.text for t in history if t.role == "assistant"]
-        feeling, cued = _feeling(text, estimate)
+        feeling, cued = feeling_of(text, estimate)
         grieving = any(_GRIEF.search(t.text) for t in users[:-1])
         untagged = _TAG.sub("", text) or text
         words = len(text.split())
@@ -214,10 +214,10 @@ class ListenerResponder:
                                "I'm here whenever you want to check in again.",
                     "companion": "You're very welcome. Take care of yourself, and come back any time."}[self.style]
         if _LUCK.search(text) and not is_question:
-            return _pick(("Good luck, I really hope it goes well. Let me know how you get on.",
+            return pick(("Good luck, I really hope it goes well. Let me know how you get on.",
                           "Good luck! I hope it goes well, and I'd love to hear how it went."), text, said_before)
         if _WHAT_IF.search(last):  # "what if I go blank": a worry, not a question to answer
-            return _pick(("That's a really understandable worry. What would help you feel a bit steadier about it?",
+            return pick(("That's a really understandable worry. What would help you feel a bit steadier about it?",
                           "It makes sense that your mind goes there. What's the part that worries you most?"),
                          text, said_before)
         if is_question:
@@ -231,17 +231,17 @@ class ListenerResponder:
         if feeling in _POSITIVE and cued:
             return self._good_news(text, said, feeling, said_before)
         if feeling == "grief" and said:
-            first = _pick((f"I'm so sorry to hear that {said}.", f"I'm so sorry; {said}."),
+            first = pick((f"I'm so sorry to hear that {said}.", f"I'm so sorry; {said}."),
                           text, said_before)
-            return f"{first} {_pick(_QUESTIONS['grief'], text, said_before)}"
+            return f"{first} {pick(_QUESTIONS['grief'], text, said_before)}"
         if grieving and feeling not in _NEGATIVE:
             feeling = "remembering"
         elif grieving:
             feeling = "grief"
         if _SHORT_ACK.search(text) or said is None:
-            question = _pick(_QUESTIONS.get(feeling, _QUESTIONS["neutral"]), text, said_before)
+            question = pick(_QUESTIONS.get(feeling, _QUESTIONS["neutral"]), text, said_before)
             if _SHORT_ACK.search(text):
-                lead = _pick(("Take your time.", "That's okay.", "Fair enough."), text, said_before)
+                lead = pick(("Take your time.", "That's okay.", "Fair enough."), text, said_before)
             elif feeling in _NEGATIVE:
                 lead = f"That sounds {self._word(feeling, text)}."
             else:
@@ -254,7 +254,7 @@ class ListenerResponder:
         return options[stable_index(text, len(options))]
 
     def _reflect(self, text: str, said: str, feeling: str, said_before: Sequence[str]) -> str:
-        question = _pick(_QUESTIONS.get(feeling, _QUESTIONS["neutral"]), text, said_before)
+        question = pick(_QUESTIONS.get(feeling, _QUESTIONS["neutral"]), text, said_before)
         capital = said[0].upper() + said[1:]
         if feeling in _NEGATIVE or feeling == "surprised":
             word = self._word(feeling, text)
@@ -262,33 +262,33 @@ class ListenerResponder:
             shapes = (f"It sounds like {said}, and that's {noun}.",
                       f"{capital}, and that sounds {word}.",
                       f"So {said}, and that sounds {word}.")
-            first = _pick(shapes, text, said_before)
+            first = pick(shapes, text, said_before)
             return f"{first} {question}"
         shapes = (f"So {said}.", f"It sounds like {said}.", f"Okay, so {said}.")
         if feeling == "light":
             shapes = (f"Ah, so {said}.", f"Oh nice, {said}.", f"Okay, {said}.")
-        return f"{_pick(shapes, text, said_before)} {question}"
+        return f"{pick(shapes, text, said_before)} {question}"
 
     def _good_news(self, text: str, said: str | None, feeling: str, said_before: Sequence[str]) -> str:
         openers = _PROUD_OPENERS if feeling == "proud" else _GLAD_OPENERS[self.style]
         if feeling == "relieved":
             openers = _RELIEF_OPENERS
-        opener = _pick(openers, text, said_before)
-        question = _pick(_QUESTIONS[feeling], text, said_before)
+        opener = pick(openers, text, said_before)
+        question = pick(_QUESTIONS[feeling], text, said_before)
         if said and said.startswith("you") and 4 <= len(said.split()) <= 14:
             return f"{said[0].upper() + said[1:]}; {opener[0].lower() + opener[1:-1]}. {question}"
         return f"{opener} {question}"
 
     def _plan(self, text: str, said: str | None, feeling: str, said_before: Sequence[str]) -> str:
         if said and len(said.split()) <= 14:
-            first = _pick((f"So {said}; that sounds like a good plan.",
+            first = pick((f"So {said}; that sounds like a good plan.",
                            f"{said[0].upper() + said[1:]}: that sounds like a really good step."),
                           text, said_before)
         else:
-            first = _pick(("That sounds like a good plan.", "That's a good step.", "That sounds sensible."),
+            first = pick(("That sounds like a good plan.", "That's a good step.", "That sounds sensible."),
                           text, said_before)
         tail = ("It's okay to feel nervous about it, too." if feeling in ("worried", "overwhelmed") else
-                _pick(("I hope it goes well; let me know how you get on.", "Let me know how it goes.",
+                pick(("I hope it goes well; let me know how you get on.", "Let me know how it goes.",
                        "I'd love to hear how it goes."), text, said_before))
         return f"{first} {tail}"
 
@@ -298,22 +298,22 @@ class ListenerResponder:
         if _NORMAL.search(text):
             if said and len(said.split()) <= 14:
                 return f"{said[0].upper() + said[1:]}; a lot of people go through that, so you're far from alone in it."
-            return _pick(("A lot of people feel that way, so you're far from alone in it. "
+            return pick(("A lot of people feel that way, so you're far from alone in it. "
                           "What's been making you wonder?",
                           "That's a very common feeling, and it makes sense to ask. What's brought it up for you?"),
                          text, said_before)
         if _ADVICE.search(text):
-            return _pick(("There isn't one right answer, and you know your situation best. "
+            return pick(("There isn't one right answer, and you know your situation best. "
                           "What feels like the most doable first step to you?",
                           "That's a fair thing to be unsure about. What options have you been weighing up?"),
                          text, said_before)
         if _ABOUT_BOT.search(text):
-            return {"checkin": "I'm a chatbot, so this space is all about you. How are you doing yourself?",
-                    "companion": "I'm just a chatbot, so I'd much rather hear about you. How are you doing?"}[self.style]
+            return {"checkin": "This space is all about you, so let's keep it there. How are you doing yourself?",
+                    "companion": "Nothing to report from me, I'd much rather hear about you. How are you doing?"}[self.style]
         if said and feeling in _NEGATIVE:
             return f"{said[0].upper() + said[1:]}, and that sounds {self._word(feeling, text)}. " \
                    "I don't want to guess at an answer, but what's your own sense of it?"
-        return _pick(("That's a fair question, and I don't want to guess. What's your own sense of it?",
+        return pick(("That's a fair question, and I don't want to guess. What's your own sense of it?",
                       "I don't want to give you a guess dressed up as an answer. What are you thinking yourself?"),
                      text, said_before)
 

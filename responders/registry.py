@@ -79,6 +79,10 @@ def load_responder(settings: Settings) -> Responder:
 
         routes["mental_health"] = ListenerResponder("checkin")
         routes["default"] = ListenerResponder("companion")
+    if settings.casual_replies == "structured":
+        from emotion_agent.responders.casual import CasualResponder
+
+        routes["casual"] = CasualResponder()
     if not routes:
         return main
     from emotion_agent.responders.routing import ByProfile

@@ -407,6 +407,8 @@ def test_registry_builds_each_kind(tiny_dir: Path, dialogpt: Any, t5: Any) -> No
     assert isinstance(routed.for_profile("customer_service"), SupportResponder)  # support_replies="structured"
     assert isinstance(routed.for_profile("mental_health"), ListenerResponder)  # listener_replies="structured"
     assert routed.for_profile("default").name == "listener-companion"
+    casual = load_responder(Settings(responder="t5", responder_model=str(tiny_dir / "t5"), casual_replies="structured"))
+    assert isinstance(casual, ByProfile) and casual.for_profile("casual").name == "casual"
     plain = load_responder(Settings(responder="t5", responder_model=str(tiny_dir / "t5"), support_replies="model",
                                     listener_replies="model"))
     assert isinstance(plain, T5Responder)

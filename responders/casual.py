@@ -1,0 +1,157 @@
+"""Structured replies for casual chat: react to the news in a few words, say it back, keep it going.
+
+The reply model's casual replies were rated on-topic and fitting in 7 % of the dev scripts' turns
+(blind round 7: echoes with nonsense questions, condolences for good news, misquoted numbers).  A
+friend's reply to news is mostly a reaction ("No way!", "Ugh, that's so annoying") tied to what was
+said, and sometimes a question that keeps the story going.  ``CasualResponder.reply``:
+
+* a greeting → hey and how it's going; thanks or a goodbye → a light sign-off;
+* a question to the bot → nothing to report (no invented life, no "as a chatbot"), it asks back; a
+  request for ideas or an opinion → back to what the user is leaning towards; "did you see / hear…"
+  → fill me in;
+* a plan → sounds good, have fun (no question);
+* good news (the words say so) → glad, said back, one question about it;
+* trouble → "Oh no" / "Ugh" with the user's words, one question;
+* surprise → "No way" with the user's words, "then what?";
+* otherwise → a short reaction with the user's words and a question that keeps it going.
+
+Feelings and reflections come from the listener (``listener.feeling_of``, ``reflect``).  One or two
+sentences, at most one question, nothing specific that the user did not say.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from emotion_agent.core.events import EmotionEstimate
+from emotion_agent.core.protocols import Turn
+from emotion_agent.responders.listener import feeling_of, pick
+from emotion_agent.responders.reflect import best_clause, clauses, reflect
+
+_NEGATIVE = {"lonely", "grief", "tired", "overwhelmed", "worried", "angry", "hurt", "low"}
+_GOOD = {"glad", "proud", "relieved"}
+
+_GREETING = re.compile(r"(?i)^\W*(?:hi|hello|hey|hiya|heya|yo|sup|morning|evening|good (?:morning|evening))\b"
+                       r"[\w\s,!.']{0,20}$")
+_CLOSE = re.compile(r"(?i)\b(?:thanks|thank you|thx|cheers|bye|night night|good ?night|talk (?:soon|later)|"
+                    r"gotta go|got to go|speak soon|ttyl|laters)\b")
+_PLAN = re.compile(r"(?i)\b(?:i'?ll|i will|i'?m (?:\w+ )?going to|im (?:\w+ )?going to|i'?m gonna|im gonna|gonna|"
+                   r"i might|might (?:go|try|just|do|get|head|book)|we'?re (?:\w+ )?going to|planning (?:to|on)|"
+                   r"thinking (?:of|about) \w+ing)\b")
+_IDIOM = re.compile(r"(?i)\b(?:i'?ll take it|i'?ll live|i'?ll never)\b")
+_NOT_PLAN = re.compile(r"(?i)\b(?:if|unless|worr\w+|scared|what if|never)\b")
+_QUESTION_START = re.compile(r"(?i)^\W*(?:how|what|why|where|which|who|when|is it|is that|are you|do you|did you|"
+                             r"would you|could you|can you|should i|have you|any (?:tips|ideas|recommendations))\b")
+_ABOUT_BOT = re.compile(r"(?i)\b(?:are you|do you|have you|would you|what about you|and you|you up to|your (?:weekend|day|plans))\b")
+_SEEN = re.compile(r"(?i)\b(?:did|have) you (?:see|seen|hear|heard|watch|watched|catch)\b")
+_IDEAS = re.compile(r"(?i)\b(?:any (?:ideas|tips|recommendations|suggestions)|what should i|which (?:one|should)|"
+                    r"should i|what would you)\b")
+_TAG = re.compile(r"(?i)[,\s]*\b(?:you know|right|yeah|innit|lol|haha|ngl|tbh)\W*$")
+
+_GREAT = ("That's brilliant", "Amazing", "That's great news", "Love that")
+_WIN = re.compile(r"(?i)\b(?:won|we won|passed|nailed it|smashed it|got the (?:job|flat|house|place|part|offer)|got in|"
+                  r"got accepted|engaged|promoted|promotion|got a (?:new )?job)\b")
+_PAST = re.compile(r"(?i)\b(?:was|were|went|did|had|got|saw|said|told|came|took|\w+ed)\b")
+_AHEAD = re.compile(r"(?i)\b(?:need to|have to|want to|going to|gonna|tomorrow|tonight|next|soon|this weekend|"
+                    r"on (?:saturday|sunday|friday)|planning|thinking)\b")
+_QUESTIONS = {
+    "good": ("How does it feel?", "What happens next?", "Are you celebrating?"),
+    "bad": ("What are you going to do?", "Are you okay?", "How are you feeling about it now?"),
+    "surprised": ("Then what?", "What did you do?", "How did that happen?"),
+    "past": ("Then what?", "What happened next?", "Ha, and then?"),
+    "ahead": ("What's the plan?", "Got anything in mind?", "Exciting. When's that happening?"),
+    "now": ("How's that going?", "Ha, how's that working out?", "And how's it going so far?"),
+}
+
+
+def _light_question(text: str, said_before: Sequence[str]) -> str:
+    kind = "ahead" if _AHEAD.search(text) else "past" if _PAST.search(text) else "now"
+    return pick(_QUESTIONS[kind], text, said_before)
+
+
+class CasualResponder:
+    """React + say it back + at most one question (module docstring); deterministic, microseconds."""
+
+    name = "casual"
+
+    def reply(self, history: Sequence[Turn], estimate: EmotionEstimate | None) -> str:
+        users = [t for t in history if t.role == "user"]
+        if not users:
+            raise ValueError("no user turn to reply to")
+        text = " ".join(users[-1].text.split())
+        if not text:
+            raise ValueError("the user turn is empty")
+        said_before = [t.text for t in history if t.role == "assistant"]
+        feeling, cued = feeling_of(text, estimate)
+        if _WIN.search(text) and feeling not in _NEGATIVE:
+            feeling, cued = "proud", True
+        untagged = _TAG.sub("", text) or text
+        last = re.split(r"(?<=[.!?])\s+", untagged.strip())[-1]
+        question = last.rstrip().endswith("?") or bool(_QUESTION_START.search(last))
+        words = len(text.split())
+
+        if _GREETING.search(text) and words <= 6:
+            return "Hey! How's it going?"
+        if _CLOSE.search(text) and not question and words <= 15:
+            return pick(("Any time! Take care.", "Anytime, enjoy the rest of your day!", "Cheers, speak soon!"),
+                        text, said_before)
+        if question:
+            return self._question(untagged, feeling, said_before)
+        plan = next((c for c in reversed(clauses(text)) if _PLAN.search(c) and not _NOT_PLAN.search(c)), None)
+        if plan is not None and feeling not in _NEGATIVE and not _IDIOM.search(plan):
+            said = reflect(plan)
+            if said and len(said.split()) <= 14 and said.startswith("you"):
+                return pick((f"Ooh, {said}? Sounds like a plan.", f"Nice, {said}; sounds good to me.",
+                             f"{said[0].upper() + said[1:]}? Love that plan."), text, said_before)
+            return pick(("Sounds like a plan!", "Sounds good to me!", "Love that plan."), text, said_before)
+        clause = best_clause(text)
+        said = reflect(clause) if clause else None
+        mine = said is not None and said.startswith(("you", "your"))
+        if feeling in _GOOD and cued and (mine or said is None):
+            great = pick(_GREAT, text, said_before)
+            follow = pick(_QUESTIONS["good"], text, said_before)
+            if said and said.startswith("you") and len(said.split()) <= 14:
+                return f"{great}, {said}! {follow}"
+            return f"{great}! {follow}"
+        if said is None:
+            follow = pick(_QUESTIONS["bad"], text, said_before) if feeling in _NEGATIVE else \
+                _light_question(text, said_before)
+            lead = pick(("Oh no.", "Ugh, that's rough."), text, said_before) if feeling in _NEGATIVE else \
+                pick(("Ha, fair.", "Oh nice.", "Ha, love it."), text, said_before) if feeling == "glad" else \
+                pick(("Ha, fair enough.", "Oh really?", "Ah, okay."), text, said_before)
+            return lead if lead.endswith("?") else f"{lead} {follow}"
+        if feeling in _NEGATIVE:
+            lead = pick((f"Oh no, {said}.", f"Ugh, {said}; that's so annoying." if feeling == "angry" else
+                         f"Ugh, {said}; that's rough.", f"Oh no, that's rough: {said}."), text, said_before)
+            return f"{lead} {pick(_QUESTIONS['bad'], text, said_before)}"
+        if feeling == "surprised":
+            lead = pick((f"No way, {said}!", f"Wait, {said}?", f"Seriously, {said}?"), text, said_before)
+            return lead if lead.endswith("?") else f"{lead} {pick(_QUESTIONS['surprised'], text, said_before)}"
+        lead = pick((f"Ha, {said}.", f"Oh nice, {said}.", f"Ah, {said}.") if feeling in _GOOD else
+                    (f"Ah, {said}.", f"Oh, {said}.", f"Okay, {said}."), text, said_before)
+        return f"{lead} {_light_question(text, said_before)}"
+
+    @staticmethod
+    def _question(text: str, feeling: str, said_before: Sequence[str]) -> str:
+        if _SEEN.search(text):
+            return pick(("Go on, fill me in: what happened?", "Tell me everything. What happened?"), text, said_before)
+        if _IDEAS.search(text):
+            return pick(("Ooh, tough one. What are you leaning towards?",
+                         "Honestly, whatever sounds most fun to you. What's tempting you?"), text, said_before)
+        if _ABOUT_BOT.search(text):
+            return pick(("Nothing to report from me, I'd much rather hear yours. What are you up to?",
+                         "Ha, I'm all ears rather than news. How about you?"), text, said_before)
+        if feeling in _NEGATIVE:
+            return pick(("Honestly, no idea, but it sounds so annoying. What happened?",
+                         "Good question, and I wish I knew. Are you okay?"), text, said_before)
+        return pick(("Good question! What do you reckon?", "Ha, I couldn't tell you. What do you think?"),
+                    text, said_before)
+
+    def stream(self, history: Sequence[Turn], estimate: EmotionEstimate | None,
+               context: Mapping[str, Any] | None = None) -> Iterator[str]:
+        words = self.reply(history, estimate).split(" ")
+        yield words[0]
+        for word in words[1:]:
+            yield " " + word

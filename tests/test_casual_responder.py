@@ -1,0 +1,81 @@
+"""The structured casual responder (responders.casual): a reaction, the user's words, at most one question."""
+
+from __future__ import annotations
+
+import inspect
+import re
+
+import numpy as np
+import pytest
+
+from emotion_agent.core.events import EmotionEstimate
+from emotion_agent.core.protocols import Turn
+from emotion_agent.responders import casual as casual_module
+from emotion_agent.responders import listener as listener_module
+from emotion_agent.responders.casual import CasualResponder
+from emotion_agent.responders.guard import ReplyGuard
+
+
+def estimate(label: str, confidence: float = 0.7) -> EmotionEstimate:
+    return EmotionEstimate(label=label, probs=np.zeros(7, np.float32), confidence=confidence, weights={},
+                           experts={}, explanation="", uncertain=False, valence=0.0, arousal=0.0, fuser="test")
+
+
+def reply(text: str, label: str = "neutral", before: list[Turn] | None = None) -> str:
+    return CasualResponder().reply([*(before or []), Turn("user", text)], estimate(label))
+
+
+def test_good_news_is_celebrated_with_the_users_words() -> None:
+    out = reply("WE WON THE LEAGUE", "happy")
+    assert "you won the league" in out.lower() and out.count("?") == 1
+
+
+def test_trouble_gets_sympathy_not_cheer() -> None:
+    out = reply("my train was cancelled AGAIN. third time this week", "angry")
+    assert out.startswith(("Oh no", "Ugh")) and "your train was cancelled again" in out
+    late = reply("bus replacement takes ages. im going to be late for my meeting", "angry")
+    assert "sounds good" not in late.lower() and "plan" not in late.lower()
+
+
+def test_plans_and_questions() -> None:
+    assert "plan" in reply("I'm going to make it for my girlfriend this weekend", "happy").lower()
+    assert reply("did you see the match last night??", "angry").startswith(("Go on", "Tell me"))
+    assert "leaning" in reply("any ideas for this weekend?") or "tempting" in reply("any ideas for this weekend?")
+    assert reply("hey") == "Hey! How's it going?"
+
+
+MESSAGES = [
+    "just got back from lisbon. honestly best trip ive ever had",
+    "my flatmate keeps using my oat milk and putting the empty carton back",
+    "i got the flat!!! the one with the big windows",
+    "so I entered a pub quiz for the first time and we came SECOND",
+    "what about you, any plans?",
+    "why do people walk so slowly in the middle of the pavement",
+    "im so bored. rainy sunday and nothing to do",
+    "my cat sent a random email to my boss lol",
+]
+
+
+@pytest.mark.parametrize("label", ["happy", "neutral", "angry", "sad", "surprised"])
+def test_replies_are_short_ask_at_most_one_question_invent_nothing_and_pass_the_guard(label: str) -> None:
+    fixed = set(re.findall(r"[a-z']+", (inspect.getsource(casual_module) +
+                                        inspect.getsource(listener_module)).lower()))
+    reflected = {"you", "your", "you're", "you've", "you'll", "yourself", "were", "don't", "it's", "haven't"}
+    for text in MESSAGES:
+        out = reply(text, label)
+        assert out.count("?") <= 1 and len(re.findall(r"[.!?](?:\s|$)", out)) <= 2, out
+        unknown = set(re.findall(r"[a-z']+", out.lower())) - set(re.findall(r"[a-z']+", text.lower())) \
+            - fixed - reflected
+        assert not unknown, (out, unknown)
+        assert ReplyGuard().check(out, [Turn("user", text)]) == [], out
+
+
+def test_flat_is_a_place_here() -> None:
+    assert not reply("i got the flat!!! the one with the big windows", "happy").startswith(("Oh no", "Ugh"))
+
+
+def test_bad_input_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="no user turn"):
+        CasualResponder().reply([], None)
+    with pytest.raises(ValueError, match="empty"):
+        CasualResponder().reply([Turn("user", " ")], None)
