@@ -1,7 +1,9 @@
 """Structured replies for casual chat: react to the news in a few words, say it back, keep it going.
 
 The reply model's casual replies were rated on-topic and fitting in 7 % of the dev scripts' turns
-(blind round 7: echoes with nonsense questions, condolences for good news, misquoted numbers).  A
+(blind round 7: echoes with nonsense questions, condolences for good news, misquoted numbers); in a
+casual-only blind round this responder scored 14.5 % against 5.5 % for the model (better on every
+criterion, still poor: flat echoes that do not react to the news).  A
 friend's reply to news is mostly a reaction ("No way!", "Ugh, that's so annoying") tied to what was
 said, and sometimes a question that keeps the story going.  ``CasualResponder.reply``:
 

@@ -19,9 +19,8 @@ feeling it carries, then one open question (or none).  ``ListenerResponder.reply
 
 The reflected clause is the user's own, pronouns turned round (``reflect``); nothing else specific is
 said.  Replies are one or two sentences with at most one question.  ``style`` changes the wording:
-``checkin`` (mental_health) and ``companion`` (default).  Casual chat stays with the reply model: it
-needs answers about the news itself ("a little Fiat 500 would be perfect"), which reflection cannot give
-(tried on the training conversations: "Oh no, you got the flat?").
+``checkin`` (mental_health) and ``companion`` (default).  Casual chat has its own responder
+(``responders.casual``): it needs reactions to the news itself, not check-in questions.
 """
 
 from __future__ import annotations

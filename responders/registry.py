@@ -61,10 +61,11 @@ def build_responder(kind: str, model: str | None = None, threads: int = 1,
 
 
 def load_responder(settings: Settings) -> Responder:
-    """The configured responder.  Unless the template is configured, structured responders answer some
+    """The configured responder.  Unless the template is configured, structured responders answer the
     profiles (``ByProfile``): ``customer_service`` the support responder (``settings.support_replies``),
-    ``mental_health`` and ``default`` the listener (``settings.listener_replies``); the reply model
-    answers the rest (``casual``, and any profile switched to ``model``)."""
+    ``mental_health`` and ``default`` the listener (``settings.listener_replies``), ``casual`` the casual
+    responder (``settings.casual_replies``); the reply model answers any profile switched to ``model``
+    and any profile the router does not name."""
     main = build_responder(settings.responder, settings.responder_model, settings.responder_threads,
                            settings.responder_adapter)
     if settings.responder == "template":

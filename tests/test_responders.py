@@ -403,14 +403,16 @@ def test_registry_builds_each_kind(tiny_dir: Path, dialogpt: Any, t5: Any) -> No
     assert isinstance(load_responder(Settings(responder="template")), TemplateResponder)
     assert isinstance(build_responder("dialogpt", str(tiny_dir / "dialogpt")), DialoGPTResponder)
     routed = load_responder(Settings(responder="t5", responder_model=str(tiny_dir / "t5")))
-    assert isinstance(routed, ByProfile) and isinstance(routed.for_profile("casual"), T5Responder)
+    assert isinstance(routed, ByProfile) and isinstance(routed.default, T5Responder)
     assert isinstance(routed.for_profile("customer_service"), SupportResponder)  # support_replies="structured"
     assert isinstance(routed.for_profile("mental_health"), ListenerResponder)  # listener_replies="structured"
     assert routed.for_profile("default").name == "listener-companion"
-    casual = load_responder(Settings(responder="t5", responder_model=str(tiny_dir / "t5"), casual_replies="structured"))
-    assert isinstance(casual, ByProfile) and casual.for_profile("casual").name == "casual"
+    assert routed.for_profile("casual").name == "casual"  # casual_replies="structured"
+    model_casual = load_responder(Settings(responder="t5", responder_model=str(tiny_dir / "t5"),
+                                           casual_replies="model"))
+    assert isinstance(model_casual, ByProfile) and isinstance(model_casual.for_profile("casual"), T5Responder)
     plain = load_responder(Settings(responder="t5", responder_model=str(tiny_dir / "t5"), support_replies="model",
-                                    listener_replies="model"))
+                                    listener_replies="model", casual_replies="model"))
     assert isinstance(plain, T5Responder)
     with pytest.raises(ValueError, match="unknown responder"):
         build_responder("gpt5")
@@ -429,7 +431,10 @@ def test_registry_default_is_the_offline_llm() -> None:
     from emotion_agent.responders.routing import ByProfile
 
     routed = load_responder(Settings())
-    assert isinstance(routed, ByProfile) and isinstance(routed.for_profile("default"), LlamaCppResponder)
+    assert isinstance(routed, ByProfile) and isinstance(routed.default, LlamaCppResponder)
+    assert isinstance(routed.for_profile("a_host_profile"), LlamaCppResponder)  # profiles the router does not name
+    model = load_responder(Settings(listener_replies="model"))
+    assert isinstance(model, ByProfile) and isinstance(model.for_profile("default"), LlamaCppResponder)
 
 
 # -- failure → template (the Respond processor's deadlines) -----------------------------------------

@@ -93,8 +93,8 @@ class Settings(BaseSettings):
         "structured", description="mental_health and default conversations: 'structured' (reflect the user's words, "
                                   "name the feeling, at most one question; responders.listener) or 'model'.")
     casual_replies: Literal["structured", "model"] = Field(
-        "model", description="casual conversations: 'model' (the reply model) or 'structured' (react to the news, "
-                             "say it back, at most one question; responders.casual).")
+        "structured", description="casual conversations: 'structured' (react to the news, say it back, at most one "
+                                  "question; responders.casual) or 'model' (the reply model).")
     reply_guard: bool = Field(True, description="Check each generated reply for red flags (responders.guard): "
                                                 "regenerate once on a hit, then the template.")
     responder_threads: int = Field(2, ge=1, description="CPU threads for llama.cpp generation; 2 measured "
