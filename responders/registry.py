@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, get_args
 
+from emotion_agent.core.models import ModelNotFoundError
 from emotion_agent.core.protocols import Responder
 
 if TYPE_CHECKING:
@@ -65,11 +66,12 @@ def load_responder(settings: Settings) -> Responder:
     profiles (``ByProfile``): ``customer_service`` the support responder (``settings.support_replies``),
     ``mental_health`` and ``default`` the listener (``settings.listener_replies``), ``casual`` the casual
     responder (``settings.casual_replies``); the reply model answers any profile switched to ``model``
-    and any profile the router does not name."""
-    main = build_responder(settings.responder, settings.responder_model, settings.responder_threads,
-                           settings.responder_adapter)
+    and any profile the router does not name.  A missing reply model (``ModelNotFoundError``: the
+    runtime or the weights) is raised at once when no profile is structured; otherwise the structured
+    profiles keep working and the model's turns fail with that error, so the agent answers them with
+    the template and says why (``routing.Unavailable``)."""
     if settings.responder == "template":
-        return main
+        return build_responder("template")
     routes: dict[str, Responder] = {}
     if settings.support_replies == "structured":
         from emotion_agent.responders.support import SupportResponder
@@ -84,6 +86,15 @@ def load_responder(settings: Settings) -> Responder:
         from emotion_agent.responders.casual import CasualResponder
 
         routes["casual"] = CasualResponder()
+    try:
+        main = build_responder(settings.responder, settings.responder_model, settings.responder_threads,
+                               settings.responder_adapter)
+    except ModelNotFoundError as exc:
+        if not routes:
+            raise
+        from emotion_agent.responders.routing import Unavailable
+
+        main = Unavailable(settings.responder, exc)
     if not routes:
         return main
     from emotion_agent.responders.routing import ByProfile

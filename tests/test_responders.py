@@ -418,11 +418,25 @@ def test_registry_builds_each_kind(tiny_dir: Path, dialogpt: Any, t5: Any) -> No
         build_responder("gpt5")
 
 
+MODEL_EVERYWHERE = {"support_replies": "model", "listener_replies": "model", "casual_replies": "model"}
+
+
 def test_registry_missing_llm_model_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ModelNotFoundError, match=r"no \.gguf file|not installed"):
-        load_responder(Settings(responder="llm", responder_model=str(tmp_path)))
+        load_responder(Settings(responder="llm", responder_model=str(tmp_path), **MODEL_EVERYWHERE))
     with pytest.raises(ModelNotFoundError, match="pip install"):
-        load_responder(Settings(responder="llm", responder_model="pkg:no_such_gguf_package"))
+        load_responder(Settings(responder="llm", responder_model="pkg:no_such_gguf_package", **MODEL_EVERYWHERE))
+
+
+def test_a_missing_reply_model_leaves_the_structured_profiles_working(tmp_path: Path) -> None:
+    from emotion_agent.responders.routing import ByProfile
+
+    routed = load_responder(Settings(responder="llm", responder_model=str(tmp_path)))
+    assert isinstance(routed, ByProfile)
+    history = [Turn("user", "i feel so low today")]
+    assert "".join(routed.for_profile("mental_health").stream(history, None)).strip()
+    with pytest.raises(ResponderError, match=r"llm responder unavailable: .*(no \.gguf file|not installed)"):
+        "".join(routed.for_profile("a_host_profile").stream(history, None))
 
 
 @needs_llm
