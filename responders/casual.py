@@ -42,6 +42,7 @@ _CLOSE = re.compile(r"(?i)\b(?:thanks|thank you|thx|cheers|bye|night night|good 
 _PLAN = re.compile(r"(?i)\b(?:i'?ll|i will|i'?m (?:\w+ )?going to|im (?:\w+ )?going to|i'?m gonna|im gonna|gonna|"
                    r"i might|might (?:go|try|just|do|get|head|book)|we'?re (?:\w+ )?going to|planning (?:to|on)|"
                    r"thinking (?:of|about) \w+ing)\b")
+_LUCK = re.compile(r"(?i)\b(?:wish me luck|fingers crossed|here goes)\b")
 _IDIOM = re.compile(r"(?i)\b(?:i'?ll take it|i'?ll live|i'?ll never)\b")
 _NOT_PLAN = re.compile(r"(?i)\b(?:if|unless|worr\w+|scared|what if|never)\b")
 _QUESTION_START = re.compile(r"(?i)^\W*(?:how|what|why|where|which|who|when|is it|is that|are you|do you|did you|"
@@ -99,6 +100,8 @@ class CasualResponder:
         if _CLOSE.search(text) and not question and words <= 15:
             return pick(("Any time! Take care.", "Anytime, enjoy the rest of your day!", "Cheers, speak soon!"),
                         text, said_before)
+        if _LUCK.search(text) and not question:
+            return pick(("Good luck! Let me know how it goes.", "Good luck, you've got this!"), text, said_before)
         if question:
             return self._question(untagged, feeling, said_before)
         plan = next((c for c in reversed(clauses(text)) if _PLAN.search(c) and not _NOT_PLAN.search(c)), None)
@@ -121,7 +124,7 @@ class CasualResponder:
             follow = pick(_QUESTIONS["bad"], text, said_before) if feeling in _NEGATIVE else \
                 _light_question(text, said_before)
             lead = pick(("Oh no.", "Ugh, that's rough."), text, said_before) if feeling in _NEGATIVE else \
-                pick(("Ha, fair.", "Oh nice.", "Ha, love it."), text, said_before) if feeling == "glad" else \
+                pick(("Ha, fair.", "Oh nice.", "Ha, love it."), text, said_before) if feeling == "glad" and cued else \
                 pick(("Ha, fair enough.", "Oh really?", "Ah, okay."), text, said_before)
             return lead if lead.endswith("?") else f"{lead} {follow}"
         if feeling in _NEGATIVE:
@@ -131,7 +134,8 @@ class CasualResponder:
         if feeling == "surprised":
             lead = pick((f"No way, {said}!", f"Wait, {said}?", f"Seriously, {said}?"), text, said_before)
             return lead if lead.endswith("?") else f"{lead} {pick(_QUESTIONS['surprised'], text, said_before)}"
-        lead = pick((f"Ha, {said}.", f"Oh nice, {said}.", f"Ah, {said}.") if feeling in _GOOD else
+        lead = pick((f"Ha, {said}.", f"Oh nice, {said}.", f"Ah, {said}.") if feeling in _GOOD and cued else
+                    (f"Ha, {said}.", f"Ah, {said}.", f"Oh, {said}.") if feeling in _GOOD else
                     (f"Ah, {said}.", f"Oh, {said}.", f"Okay, {said}."), text, said_before)
         return f"{lead} {_light_question(text, said_before)}"
 

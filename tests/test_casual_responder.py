@@ -79,3 +79,8 @@ def test_bad_input_is_a_clear_error() -> None:
         CasualResponder().reply([], None)
     with pytest.raises(ValueError, match="empty"):
         CasualResponder().reply([Turn("user", " ")], None)
+
+
+def test_luck_and_no_cheer_for_bad_news_read_as_happy() -> None:
+    assert reply("next up is blackbird. wish me luck", "happy").startswith("Good luck")
+    assert not reply("kids are a nightmare. love her though", "happy").startswith("Oh nice")
