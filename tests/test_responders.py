@@ -418,14 +418,17 @@ def test_registry_builds_each_kind(tiny_dir: Path, dialogpt: Any, t5: Any) -> No
         build_responder("gpt5")
 
 
-MODEL_EVERYWHERE = {"support_replies": "model", "listener_replies": "model", "casual_replies": "model"}
+def model_everywhere(responder_model: str) -> Settings:
+    """Settings with every profile on the reply model (no structured responder to fall back to)."""
+    return Settings(responder="llm", responder_model=responder_model, support_replies="model",
+                    listener_replies="model", casual_replies="model")
 
 
 def test_registry_missing_llm_model_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ModelNotFoundError, match=r"no \.gguf file|not installed"):
-        load_responder(Settings(responder="llm", responder_model=str(tmp_path), **MODEL_EVERYWHERE))
+        load_responder(model_everywhere(str(tmp_path)))
     with pytest.raises(ModelNotFoundError, match="pip install"):
-        load_responder(Settings(responder="llm", responder_model="pkg:no_such_gguf_package", **MODEL_EVERYWHERE))
+        load_responder(model_everywhere("pkg:no_such_gguf_package"))
 
 
 def test_a_missing_reply_model_leaves_the_structured_profiles_working(tmp_path: Path) -> None:
