@@ -14,7 +14,7 @@ from emotion_agent.agent.executors import BoundedExecutor
 from emotion_agent.agent.pipeline import Pipeline
 from emotion_agent.agent.processors.conversation import Conversation
 from emotion_agent.agent.processors.respond import Respond
-from emotion_agent.agent.profiles import CUSTOMER_SERVICE, DEFAULT
+from emotion_agent.agent.profiles import CUSTOMER_SERVICE, DEFAULT, Profile
 from emotion_agent.core.events import EmotionEstimate
 from emotion_agent.core.frames import ReplyFrame, UserWords
 from emotion_agent.core.labels import LABEL_INDEX, NUM_LABELS
@@ -153,3 +153,28 @@ async def test_the_agent_asks_the_router_which_responder_answers(profile: Any, a
         executor.shutdown()
     (reply,) = log.of(ReplyFrame)
     assert reply.responder == answered_by and reply.text == f"{answered_by} here."
+
+
+@pytest.mark.parametrize(("profile", "answered_by", "reason"), [
+    (DEFAULT, "listener-companion", None),
+    (Profile("host_profile", "A host's own profile."), "template", "llm responder unavailable"),
+])
+async def test_a_missing_reply_model_only_affects_the_turns_routed_to_it(
+        tmp_path: Any, profile: Any, answered_by: str, reason: str | None) -> None:
+    from emotion_agent.responders.registry import load_responder
+
+    router = load_responder(Settings(responder="llm", responder_model=str(tmp_path)))  # no .gguf there
+    comps = Components(settings=Settings(), responder=router, safety=FakeSafety())  # type: ignore[arg-type]
+    executor = BoundedExecutor()
+    log = FrameLog()
+    try:
+        await Pipeline([Respond(comps, executor, Conversation(profile)), log]).push(
+            UserWords(1, "i feel so low today", "text", 0.0))
+    finally:
+        executor.shutdown()
+    (reply,) = log.of(ReplyFrame)
+    assert reply.responder == answered_by and reply.text.strip()
+    if reason is None:
+        assert reply.fallback_reason is None
+    else:
+        assert reply.fallback_reason is not None and reason in reply.fallback_reason
