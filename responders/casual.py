@@ -31,6 +31,7 @@ from emotion_agent.core.events import EmotionEstimate
 from emotion_agent.core.protocols import Turn
 from emotion_agent.responders.listener import feeling_of, pick
 from emotion_agent.responders.reflect import best_clause, clauses, reflect
+from emotion_agent.responders.structured import user_text, word_stream
 
 _NEGATIVE = {"lonely", "grief", "tired", "overwhelmed", "worried", "angry", "hurt", "low"}
 _GOOD = {"glad", "proud", "relieved"}
@@ -80,12 +81,7 @@ class CasualResponder:
     name = "casual"
 
     def reply(self, history: Sequence[Turn], estimate: EmotionEstimate | None) -> str:
-        users = [t for t in history if t.role == "user"]
-        if not users:
-            raise ValueError("no user turn to reply to")
-        text = " ".join(users[-1].text.split())
-        if not text:
-            raise ValueError("the user turn is empty")
+        text = user_text(history)
         said_before = [t.text for t in history if t.role == "assistant"]
         feeling, cued = feeling_of(text, estimate)
         if _WIN.search(text) and feeling not in _NEGATIVE:
@@ -157,7 +153,4 @@ class CasualResponder:
 
     def stream(self, history: Sequence[Turn], estimate: EmotionEstimate | None,
                context: Mapping[str, Any] | None = None) -> Iterator[str]:
-        words = self.reply(history, estimate).split(" ")
-        yield words[0]
-        for word in words[1:]:
-            yield " " + word
+        return word_stream(self.reply(history, estimate))

@@ -32,6 +32,7 @@ from typing import Any, Literal
 from emotion_agent.core.events import EmotionEstimate
 from emotion_agent.core.protocols import Turn
 from emotion_agent.responders.reflect import best_clause, clauses, reflect
+from emotion_agent.responders.structured import user_text, word_stream
 from emotion_agent.responders.template import stable_index
 
 Style = Literal["checkin", "companion"]
@@ -189,12 +190,8 @@ class ListenerResponder:
         self.name = f"listener-{style}"
 
     def reply(self, history: Sequence[Turn], estimate: EmotionEstimate | None) -> str:
+        text = user_text(history)
         users = [t for t in history if t.role == "user"]
-        if not users:
-            raise ValueError("no user turn to reply to")
-        text = " ".join(users[-1].text.split())
-        if not text:
-            raise ValueError("the user turn is empty")
         said_before = [t.text for t in history if t.role == "assistant"]
         feeling, cued = feeling_of(text, estimate)
         grieving = any(_GRIEF.search(t.text) for t in users[:-1])
@@ -318,7 +315,4 @@ class ListenerResponder:
 
     def stream(self, history: Sequence[Turn], estimate: EmotionEstimate | None,
                context: Mapping[str, Any] | None = None) -> Iterator[str]:
-        words = self.reply(history, estimate).split(" ")
-        yield words[0]
-        for word in words[1:]:
-            yield " " + word
+        return word_stream(self.reply(history, estimate))

@@ -31,6 +31,7 @@ from typing import Any
 from emotion_agent.core.events import EmotionEstimate
 from emotion_agent.core.protocols import Turn
 from emotion_agent.responders.reflect import best_clause, clauses, reflect
+from emotion_agent.responders.structured import word_stream
 from emotion_agent.responders.template import stable_index
 
 ACKS: dict[str, tuple[str, ...]] = {
@@ -250,7 +251,4 @@ class SupportResponder:
 
     def stream(self, history: Sequence[Turn], estimate: EmotionEstimate | None,
                context: Mapping[str, Any] | None = None) -> Iterator[str]:
-        words = self.reply(history, estimate).split(" ")
-        yield words[0]
-        for word in words[1:]:
-            yield " " + word
+        return word_stream(self.reply(history, estimate))
