@@ -29,12 +29,9 @@ from typing import Any
 
 from emotion_agent.core.events import EmotionEstimate
 from emotion_agent.core.protocols import Turn
-from emotion_agent.responders.listener import feeling_of, pick
+from emotion_agent.responders.listener import NEGATIVE_FEELINGS, POSITIVE_FEELINGS, feeling_of, pick
 from emotion_agent.responders.reflect import best_clause, clauses, reflect
-from emotion_agent.responders.structured import user_text, word_stream
-
-_NEGATIVE = {"lonely", "grief", "tired", "overwhelmed", "worried", "angry", "hurt", "low"}
-_GOOD = {"glad", "proud", "relieved"}
+from emotion_agent.responders.structured import question_parts, user_text, word_stream
 
 _GREETING = re.compile(r"(?i)^\W*(?:hi|hello|hey|hiya|heya|yo|sup|morning|evening|good (?:morning|evening))\b"
                        r"[\w\s,!.']{0,20}$")
@@ -84,11 +81,9 @@ class CasualResponder:
         text = user_text(history)
         said_before = [t.text for t in history if t.role == "assistant"]
         feeling, cued = feeling_of(text, estimate)
-        if _WIN.search(text) and feeling not in _NEGATIVE:
+        if _WIN.search(text) and feeling not in NEGATIVE_FEELINGS:
             feeling, cued = "proud", True
-        untagged = _TAG.sub("", text) or text
-        last = re.split(r"(?<=[.!?])\s+", untagged.strip())[-1]
-        question = last.rstrip().endswith("?") or bool(_QUESTION_START.search(last))
+        untagged, _, question = question_parts(text, _TAG, _QUESTION_START)
         words = len(text.split())
 
         if _GREETING.search(text) and words <= 6:
@@ -101,7 +96,7 @@ class CasualResponder:
         if question:
             return self._question(untagged, feeling, said_before)
         plan = next((c for c in reversed(clauses(text)) if _PLAN.search(c) and not _NOT_PLAN.search(c)), None)
-        if plan is not None and feeling not in _NEGATIVE and not _IDIOM.search(plan):
+        if plan is not None and feeling not in NEGATIVE_FEELINGS and not _IDIOM.search(plan):
             said = reflect(plan)
             if said and len(said.split()) <= 14 and said.startswith("you"):
                 return pick((f"Ooh, {said}? Sounds like a plan.", f"Nice, {said}; sounds good to me.",
@@ -110,28 +105,28 @@ class CasualResponder:
         clause = best_clause(text)
         said = reflect(clause) if clause else None
         mine = said is not None and said.startswith(("you", "your"))
-        if feeling in _GOOD and cued and (mine or said is None):
+        if feeling in POSITIVE_FEELINGS and cued and (mine or said is None):
             great = pick(_GREAT, text, said_before)
             follow = pick(_QUESTIONS["good"], text, said_before)
             if said and said.startswith("you") and len(said.split()) <= 14:
                 return f"{great}, {said}! {follow}"
             return f"{great}! {follow}"
         if said is None:
-            follow = pick(_QUESTIONS["bad"], text, said_before) if feeling in _NEGATIVE else \
+            follow = pick(_QUESTIONS["bad"], text, said_before) if feeling in NEGATIVE_FEELINGS else \
                 _light_question(text, said_before)
-            lead = pick(("Oh no.", "Ugh, that's rough."), text, said_before) if feeling in _NEGATIVE else \
+            lead = pick(("Oh no.", "Ugh, that's rough."), text, said_before) if feeling in NEGATIVE_FEELINGS else \
                 pick(("Ha, fair.", "Oh nice.", "Ha, love it."), text, said_before) if feeling == "glad" and cued else \
                 pick(("Ha, fair enough.", "Oh really?", "Ah, okay."), text, said_before)
             return lead if lead.endswith("?") else f"{lead} {follow}"
-        if feeling in _NEGATIVE:
+        if feeling in NEGATIVE_FEELINGS:
             lead = pick((f"Oh no, {said}.", f"Ugh, {said}; that's so annoying." if feeling == "angry" else
                          f"Ugh, {said}; that's rough.", f"Oh no, that's rough: {said}."), text, said_before)
             return f"{lead} {pick(_QUESTIONS['bad'], text, said_before)}"
         if feeling == "surprised":
             lead = pick((f"No way, {said}!", f"Wait, {said}?", f"Seriously, {said}?"), text, said_before)
             return lead if lead.endswith("?") else f"{lead} {pick(_QUESTIONS['surprised'], text, said_before)}"
-        lead = pick((f"Ha, {said}.", f"Oh nice, {said}.", f"Ah, {said}.") if feeling in _GOOD and cued else
-                    (f"Ha, {said}.", f"Ah, {said}.", f"Oh, {said}.") if feeling in _GOOD else
+        lead = pick((f"Ha, {said}.", f"Oh nice, {said}.", f"Ah, {said}.") if feeling in POSITIVE_FEELINGS and cued else
+                    (f"Ha, {said}.", f"Ah, {said}.", f"Oh, {said}.") if feeling in POSITIVE_FEELINGS else
                     (f"Ah, {said}.", f"Oh, {said}.", f"Okay, {said}."), text, said_before)
         return f"{lead} {_light_question(text, said_before)}"
 
@@ -145,7 +140,7 @@ class CasualResponder:
         if _ABOUT_BOT.search(text):
             return pick(("Nothing to report from me, I'd much rather hear yours. What are you up to?",
                          "Ha, I'm all ears rather than news. How about you?"), text, said_before)
-        if feeling in _NEGATIVE:
+        if feeling in NEGATIVE_FEELINGS:
             return pick(("Honestly, no idea, but it sounds so annoying. What happened?",
                          "Good question, and I wish I knew. Are you okay?"), text, said_before)
         return pick(("Good question! What do you reckon?", "Ha, I couldn't tell you. What do you think?"),

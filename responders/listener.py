@@ -32,7 +32,7 @@ from typing import Any, Literal
 from emotion_agent.core.events import EmotionEstimate
 from emotion_agent.core.protocols import Turn
 from emotion_agent.responders.reflect import best_clause, clauses, reflect
-from emotion_agent.responders.structured import user_text, word_stream
+from emotion_agent.responders.structured import question_parts, user_text, word_stream
 from emotion_agent.responders.template import stable_index
 
 Style = Literal["checkin", "companion"]
@@ -66,8 +66,8 @@ _CUES: tuple[tuple[str, re.Pattern[str]], ...] = tuple((name, re.compile(pattern
 ))
 _FROM_LABEL = {"sad": "low", "fearful": "worried", "angry": "angry", "disgusted": "hurt",
                "happy": "glad", "surprised": "surprised", "neutral": "neutral"}
-_NEGATIVE = {"lonely", "grief", "tired", "overwhelmed", "worried", "angry", "hurt", "low"}
-_POSITIVE = {"glad", "proud", "relieved"}
+NEGATIVE_FEELINGS = frozenset({"lonely", "grief", "tired", "overwhelmed", "worried", "angry", "hurt", "low"})
+POSITIVE_FEELINGS = frozenset({"glad", "proud", "relieved"})
 _GRIEF = _CUES[1][1]
 
 # "That sounds {word}" / "which sounds {word}" per feeling and style.
@@ -160,7 +160,7 @@ def feeling_of(text: str, estimate: EmotionEstimate | None) -> tuple[str, bool]:
     """The feeling a turn carries and whether the words themselves name it."""
     for name, pattern in _CUES:
         if pattern.search(text):
-            if name in _POSITIVE and estimate is not None and not estimate.uncertain \
+            if name in POSITIVE_FEELINGS and estimate is not None and not estimate.uncertain \
                     and str(estimate.label) in ("sad", "fearful", "angry", "disgusted") and \
                     float(estimate.confidence) >= 0.6:
                 continue  # "great, another bill": the cue word is sarcastic or negated
@@ -195,10 +195,8 @@ class ListenerResponder:
         said_before = [t.text for t in history if t.role == "assistant"]
         feeling, cued = feeling_of(text, estimate)
         grieving = any(_GRIEF.search(t.text) for t in users[:-1])
-        untagged = _TAG.sub("", text) or text
+        untagged, last, is_question = question_parts(text, _TAG, _QUESTION_START)
         words = len(text.split())
-        last = re.split(r"(?<=[.!?])\s+", untagged.strip())[-1]
-        is_question = last.rstrip().endswith("?") or bool(_QUESTION_START.search(last))
 
         if _GREETING.search(text) and words <= 6:
             return {"checkin": "Hi, it's good to hear from you. How are you doing today?",
@@ -224,13 +222,13 @@ class ListenerResponder:
             return self._plan(text, reflect(plan), feeling, said_before)
         clause = best_clause(text)
         said = reflect(clause) if clause else None
-        if feeling in _POSITIVE and cued:
+        if feeling in POSITIVE_FEELINGS and cued:
             return self._good_news(text, said, feeling, said_before)
         if feeling == "grief" and said:
             first = pick((f"I'm so sorry to hear that {said}.", f"I'm so sorry; {said}."),
                           text, said_before)
             return f"{first} {pick(_QUESTIONS['grief'], text, said_before)}"
-        if grieving and feeling not in _NEGATIVE:
+        if grieving and feeling not in NEGATIVE_FEELINGS:
             feeling = "remembering"
         elif grieving:
             feeling = "grief"
@@ -238,12 +236,12 @@ class ListenerResponder:
             question = pick(_QUESTIONS.get(feeling, _QUESTIONS["neutral"]), text, said_before)
             if _SHORT_ACK.search(text):
                 lead = pick(("Take your time.", "That's okay.", "Fair enough."), text, said_before)
-            elif feeling in _NEGATIVE:
+            elif feeling in NEGATIVE_FEELINGS:
                 lead = f"That sounds {self._word(feeling, text)}."
             else:
                 lead = "That makes sense."
             return f"{lead} {question}"
-        return self._reflect(text, said, feeling if cued or feeling not in _POSITIVE else "light", said_before)
+        return self._reflect(text, said, feeling if cued or feeling not in POSITIVE_FEELINGS else "light", said_before)
 
     def _word(self, feeling: str, text: str) -> str:
         options = _FEELING_WORDS.get(feeling, ("hard",))
@@ -252,7 +250,7 @@ class ListenerResponder:
     def _reflect(self, text: str, said: str, feeling: str, said_before: Sequence[str]) -> str:
         question = pick(_QUESTIONS.get(feeling, _QUESTIONS["neutral"]), text, said_before)
         capital = said[0].upper() + said[1:]
-        if feeling in _NEGATIVE or feeling == "surprised":
+        if feeling in NEGATIVE_FEELINGS or feeling == "surprised":
             word = self._word(feeling, text)
             noun = word if not word.startswith("like ") else "a lot"
             shapes = (f"It sounds like {said}, and that's {noun}.",
@@ -306,7 +304,7 @@ class ListenerResponder:
         if _ABOUT_BOT.search(text):
             return {"checkin": "This space is all about you, so let's keep it there. How are you doing yourself?",
                     "companion": "Nothing to report from me, I'd much rather hear about you. How are you doing?"}[self.style]
-        if said and feeling in _NEGATIVE:
+        if said and feeling in NEGATIVE_FEELINGS:
             return f"{said[0].upper() + said[1:]}, and that sounds {self._word(feeling, text)}. " \
                    "I don't want to guess at an answer, but what's your own sense of it?"
         return pick(("That's a fair question, and I don't want to guess. What's your own sense of it?",

@@ -3,6 +3,7 @@ their finished reply is streamed."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 
 from emotion_agent.core.protocols import Turn
@@ -17,6 +18,14 @@ def user_text(history: Sequence[Turn]) -> str:
     if not text:
         raise ValueError("the user turn is empty")
     return text
+
+
+def question_parts(text: str, tag: re.Pattern[str], start: re.Pattern[str]) -> tuple[str, str, bool]:
+    """``text`` without a trailing tag (``tag``: "you know", "lol"), its last sentence, and whether that
+    sentence asks something (ends with "?" or opens like a question, ``start``)."""
+    untagged = tag.sub("", text) or text
+    last = re.split(r"(?<=[.!?])\s+", untagged.strip())[-1]
+    return untagged, last, last.rstrip().endswith("?") or bool(start.search(last))
 
 
 def word_stream(reply: str) -> Iterator[str]:
