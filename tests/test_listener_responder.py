@@ -193,3 +193,57 @@ def test_places_and_things_are_not_feelings() -> None:
     low = reply("i have been feeling rather low since the move", "neutral")
     assert any(w in low for w in ("hard", "tough", "heavy"))
     assert "heavy" not in reply("my boss said the presentation went down really well", "happy")
+
+
+@pytest.mark.parametrize(("typed", "expected"), [
+    ("nigth", "night"), ("tomorow", "tomorrow"), ("probaly", "probably"), ("talkin", "talking"),
+    ("wierd", "weird"),                      # a letter left out, two letters swapped: corrected
+    ("vocab", "vocab"), ("gcse", "gcse"),    # no slip explains them: kept
+    ("apologise", "apologise"), ("favourite", "favourite"), ("pyjamas", "pyjamas"),  # British, not "wrong"
+    ("rn", "right now"), ("bc", "because"),  # shorthand spelt out
+    ("ngl", None), ("teh", None),            # unsure: not said back
+])
+def test_said_back_words_are_spelt_right(typed: str, expected: str | None) -> None:
+    from emotion_agent.responders.spelling import correct
+
+    assert correct(typed) == expected
+
+
+def test_tidy_takes_out_fillers_stutters_and_typos() -> None:
+    tidy = reflect_module.tidy
+    assert tidy("you left at like 9pm lmaooo") == "you left at 9pm"
+    assert tidy("the singer like jumped into the crowd") == "the singer jumped into the crowd"
+    assert tidy("you went to that that gig at the academy") == "you went to that gig at the academy"
+    assert tidy("visiting is at 10 tomorow") == "visiting is at 10 tomorrow"
+    assert tidy("you felt like crying all day") == "you felt like crying all day"  # "like" that means something
+    assert tidy("ngl you're gutted") == "you're gutted"
+    assert tidy("the date was wild ngl") == "the date was wild"  # a filler at the end is dropped
+    assert tidy("you and teh others") is None  # "the" or "tea"? not said back
+    assert tidy("one two three four five six", max_words=5) is None
+
+
+def test_echoes_do_not_copy_typos_or_fillers() -> None:
+    text = "i know nothing is probaly going to happen, its like fine"
+    said = reply(text, "fearful", "companion")
+    assert "probaly" not in said and " like " not in said
+
+
+def test_tense_of_picks_the_question_that_fits() -> None:
+    assert reflect_module.tense_of("we're going to the coast tomorrow") == "ahead"
+    assert reflect_module.tense_of("she told me at lunch") == "past"
+    assert reflect_module.tense_of("the house is really quiet") == "now"
+    # the companion asks about plain news by its tense, not how it feels
+    after = reply("i went to the new climbing wall with my sister", "neutral", "companion")
+    assert after.rstrip().endswith(("How did it go?", "How was it?", "What happened then?"))
+    coming = reply("my cousin is visiting next week", "neutral", "companion")
+    assert coming.rstrip().endswith(("How are you feeling about it?", "Are you looking forward to it?",
+                                     "What's the plan?"))
+
+
+def test_a_funny_story_gets_a_laugh_not_sympathy() -> None:
+    for style in ("companion", "checkin"):
+        said = reply("the director just said thank you potato like it was normal 😂", "happy", style)
+        assert not re.search(r"(?i)sorry|that sounds|hard|painful", said), said
+    assert reply("i nearly gagged on the tuna pasta", "disgusted", "companion").count("?") <= 1
+    assert "grim" in reply("i ate three forkfuls and nearly gagged", "disgusted", "companion") or \
+        "revolting" in reply("i ate three forkfuls and nearly gagged", "disgusted", "companion")
