@@ -8,8 +8,11 @@ to a person.  This responder does exactly that, with the next step chosen from w
 already holds (see ``SupportResponder.reply``):
 
 * a greeting with no problem yet → welcome and ask what it is about;
-* a card's security code, a PIN or a password mentioned → say not to share it here;
-* thanks or a goodbye → close, naming the reference if there is one;
+* a card's security code, a PIN or a password about to be shared (or asked whether to) → say not to
+  share it here (the full warning once, then a short one); mentioned in passing → no warning;
+* sarcasm ("Wonderful. Love that for me.") → met as the complaint it is, never with thanks;
+* thanks or a goodbye → close, naming the reference if there is one (with an apology when the thanks
+  come with a grumble: "thanks i guess, just annoyed it's taken this long");
 * yes / no to an offered hand-off → what to mention to the colleague / the offer stays open;
 * good news or a plain "ok" → glad to hear it / anything else;
 * a question (it cannot look anything up) → no guessing: a colleague can confirm it;
@@ -63,11 +66,25 @@ _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.]+\b")
 _SECURITY = re.compile(r"(?i)\b(?:cvv|cvc|cv2|security code|security number|pin|password|passcode|"
                        r"one[- ]time (?:code|password)|otp|verification code|(?:full |long )?card (?:number|details)|"
                        r"(?:numbers|digits) on the back|back of (?:my|the|your) card)\b")
-_THANKS = re.compile(r"(?i)\b(?:thanks|thank you|thank u|thx|ty|cheers|much appreciated|appreciate it)\b")
+_THANKS = re.compile(r"(?i)\b(?:thanks|thank you|thank u|thx|ty|cheers|much appreciated|appreciate (?:it|that|you|your))\b")
+_SHARING = re.compile(r"(?i)\b(?:do (?:i|you)|should i|shall i|can i|want me to|need me to|do you need|here(?:'s| is)|"
+                      r"it'?s|(?:my|the) \w+ (?:is|are)|i'?ll (?:send|give|type|put)|put (?:all|them|it) in|"
+                      r"(?:send|give|type|enter|share)(?: you)? (?:it|them|my|the))\b|\d{3,}")
+"""Sharing a code, or asking whether to: only then is the warning on-topic ("I was putting the old password
+in by mistake" is not sharing it)."""
+_SARCASM = re.compile(r"(?i)\b(?:love that for me|funny how|oh so now|so now (?:there'?s|you)|oh great|oh wonderful|"
+                      r"just wonderful|wonderful\.|great,? (?:another|so|just)|brilliant,? (?:just|another|so)|"
+                      r"thanks a lot|thanks for nothing|wow,? (?:thanks|great|just)|is it too much to ask|"
+                      r"(?:any chance|can) (?:anyone|someone|somebody|nobody)(?: \w+){0,4} (?:read|count|do their job)|"
+                      r"shocking,? i know|what a surprise|colou?r me surprised|of course it (?:is|did|has))\b")
+"""Praise that is not: meet it as the complaint it is, never with thanks."""
+_STILL_UPSET = re.compile(r"(?i)\b(?:annoyed|frustrat\w*|fed up|taken (?:this|so) long|took (?:this|so) long|"
+                          r"shouldn'?t have|not happy|disappointed|i guess)\b")
 _BYE = re.compile(r"(?i)\b(?:bye|goodbye|that's all|that is all|nothing else|have a (?:good|nice) (?:day|one)|"
                   r"close (?:the|my) (?:ticket|case|chat))\b")
 _GOOD_NEWS = re.compile(r"(?i)\b(?:worked|works now|sorted|came through|arrived|turned up|got it|fixed|resolved|"
-                        r"impressed|brilliant|perfect|great|amazing|love it|happy with)\b")
+                        r"impressed|brilliant|perfect|great|amazing|love it|love them|lovely|happy with|delighted|"
+                        r"pleased|thrilled|fantastic|excellent|comfier|comfiest|so comfy|better than)\b")
 _SHORT_OK = re.compile(r"(?i)^\W*(?:ok|okay|k|right|will do|noted|fine|alright|all right|great|perfect|got it)\W*$")
 _YES = re.compile(r"(?i)^\W*(?:yes|yeah|yep|yup|ok|okay|sure|please|go on|go ahead|do that|that would|"
                   r"that'd|sounds good|fine|alright|all right)\b")
@@ -100,6 +117,14 @@ _ACCEPT = re.compile(r"(?i)\b(?:i'?ll|i will) (?:do that|take (?:it|that|you up)
 _CANNOT_ANSWER = "I don't want to give you a wrong answer"
 _OFFER = re.compile(r"(?i)\b(?:would you like me to pass|pass you on|bring a colleague in)\b")
 _ASKED_REF = re.compile(r"(?i)\border or account number\b")
+
+
+def pick_ack(label: str, text: str, last_bot: str) -> str:
+    """An acknowledgement for ``label`` that is not the one the previous reply opened with."""
+    options = ACKS[label]
+    start = stable_index(text, len(options))
+    return next((options[(start + k) % len(options)] for k in range(len(options))
+                 if not last_bot.startswith(options[(start + k) % len(options)])), options[start])
 
 
 def _said_back(text: str) -> str | None:
@@ -154,12 +179,21 @@ class SupportResponder:
         ack = self._ack(text, estimate, last_bot)
         about = ref or "what you've told me here"
 
-        if _SECURITY.search(text):
-            return ("Please keep your card's security code, PIN and passwords out of this chat; nobody here needs "
-                    "them (a secure payment page may ask for the code, but never a chat).")
-        if (_THANKS.search(text) and not question) or _BYE.search(text):
+        sarcastic = bool(_SARCASM.search(text))
+        if sarcastic:
+            ack = pick_ack("angry", text, last_bot)
+        warned = any("security code" in t.text for t in earlier)
+        if _SECURITY.search(text) and _SHARING.search(text):
+            if warned:
+                return "Please don't type it here; the colleague will never need it in a chat either."
+            return (("No, please don't type them here. " if question else "Please don't share it here: ") +
+                    "nobody in this chat needs your card's security code, PIN or password (a secure payment page "
+                    "may ask for the code, but never a chat).")
+        if ((_THANKS.search(text) and not question) or _BYE.search(text)) and not sarcastic:
             close = f"If anything else comes up with {ref}, just message me here." if ref else \
                 "If anything else comes up, just message me here."
+            if _STILL_UPSET.search(text):
+                return f"I'm sorry it's taken this long, and thank you for bearing with it. {close}"
             return f"{'Glad that helped, and you' if _GOOD_NEWS.search(text) else 'You'}'re welcome. {close}"
         if _GREETING.search(text) and not question and not _PROBLEM.search(text) and not ref and words <= 25:
             return "Hello, you're in the right place. What can I help you with today?"
@@ -177,13 +211,13 @@ class SupportResponder:
                     "don't have to explain it all again.")
         if request:
             return self._request(text, ack, about, ever_offered)
-        if not question and _GOOD_NEWS.search(text) and not _PROBLEM_NOW.search(text):
+        if not question and _GOOD_NEWS.search(text) and not _PROBLEM_NOW.search(text) and not sarcastic:
             return "That's good to hear, thank you for letting me know. Is there anything else I can help with?"
         if not question and _SHORT_OK.search(text):
             return "Is there anything else I can help with in the meantime?"
 
         if question:
-            ack = self._plain_ack(text, estimate, last_bot)
+            ack = ack if sarcastic else self._plain_ack(text, estimate, last_bot)
             if _CANNOT_ANSWER in last_bot:
                 return f"{ack} That's another one for the colleague, as I can't check it from here."
             who = f"a colleague who can see {ref}" if ref else "a colleague"
@@ -237,6 +271,8 @@ class SupportResponder:
     @staticmethod
     def _ack(text: str, estimate: EmotionEstimate | None, last_bot: str) -> str:
         label = None if estimate is None or estimate.uncertain else str(estimate.label)
+        if label == "happy" and _SARCASM.search(text):
+            label = "angry"
         options = ACKS.get(label, UNSURE_ACKS) if label else UNSURE_ACKS
         if _CHASING.search(text) and label in (None, "angry", "sad", "disgusted", "neutral"):
             options = (CHASED, *options)

@@ -79,7 +79,20 @@ def test_no_guard_flag_on_any_branch() -> None:
 
 def test_security_codes_are_never_asked_for() -> None:
     reply = talk("it wants the 3 numbers on the back of my card, shall I send them to you?")[0]
-    assert "out of this chat" in reply and "?" not in reply
+    assert reply.startswith("No, please don't type them here") and "security code" in reply and "?" not in reply
+    # said once; a second time it is short, not the same paragraph again
+    again = talk("it wants the 3 numbers on the back of my card, shall I send them to you?", "my PIN is 1234")
+    assert again[1] == "Please don't type it here; the colleague will never need it in a chat either."
+    # a password mentioned in passing is not about to be shared: no warning, the problem is answered
+    locked = talk("i'm locked out, i think i was putting the old password in by mistake")[0]
+    assert "security code" not in locked and "?" in locked
+
+
+def test_sarcasm_is_met_as_a_complaint_and_thanks_with_a_grumble_gets_an_apology() -> None:
+    said = talk("I ordered a size 10 and got a 14.", "Wonderful. Love that for me. Can anyone in your warehouse read?")
+    assert not said[1].startswith(("Thanks", "Okay, thank you", "Glad")), said[1]
+    assert talk("alright. thanks i guess, just annoyed its taken this long to sort")[0].startswith("I'm sorry it's taken")
+    assert talk("a redelivery on Saturday works. And I appreciate you actually listening.")[0].startswith("You're welcome")
 
 
 def test_closing_greeting_and_good_news() -> None:
