@@ -66,10 +66,9 @@ _WIN = re.compile(r"(?i)\b(?:won|we won|passed|nailed it|smashed it|got the (?:j
 _QUESTIONS = {
     "good": ("How does it feel?", "What happens next?", "Are you celebrating?"),
     "bad": ("What are you going to do?", "Are you okay?", "How are you feeling about it now?"),
+    "annoyed": ("What a pain.", "Ugh, classic.", "What are you going to do?"),
     "surprised": ("Then what?", "What did you do?", "How did that happen?"),
     "past": ("Then what?", "What happened next?", "Ha, and then?"),
-    "ahead": ("What's the plan?", "Got anything in mind?", "Exciting. When's that happening?"),
-    "now": ("How's that going?", "Ha, how's that working out?", "And how's it going so far?"),
 }
 
 
@@ -79,8 +78,38 @@ def _say_back(clause: str | None) -> str | None:
     return tidy(said, 16) if said else None
 
 
-def _light_question(text: str, said_before: Sequence[str]) -> str:
-    return pick(_QUESTIONS[tense_of(text)], text, said_before)
+_UNFOLDING = re.compile(r"(?i)^\W*(?:and|so|then|and then|so then|after that|next thing|anyway|but then)\b")
+_ASKED_ON = re.compile(r"(?i)(?:then what|what happened next|and then\?|go on|tell me|all ears|fill me in|what happened\?)")
+"""A story still unfolding: the message goes on from the last ("and then...") or answers "Then what?"."""
+_REACTIONS = {
+    "good": ("Love that.", "Sounds amazing.", "That's brilliant."),
+    "bad": ("What a pain.", "Ugh, classic.", "That's so annoying."),
+}
+
+
+def _mood(history: Sequence[Turn], feeling: str) -> str:
+    """"good", "bad" or "plain": the turn's own feeling, else the latest earlier turn whose words say."""
+    if feeling in POSITIVE_FEELINGS or feeling == "amused":
+        return "good"
+    for turn in reversed([t for t in history if t.role == "user"][:-1]):
+        earlier, cued = feeling_of(turn.text, None)
+        if cued and earlier in NEGATIVE_FEELINGS:
+            return "bad"
+        if cued and (earlier in POSITIVE_FEELINGS or earlier == "amused"):
+            return "good"
+    return "plain"
+
+
+def _tail(text: str, history: Sequence[Turn], feeling: str, lead: str, said_before: Sequence[str]) -> str:
+    """What follows the said-back news: in a story still unfolding, "Then what?"; otherwise a reaction
+    in the conversation's mood ("Love that.") rather than a question that may not fit ("How's that
+    going?" to "there's a canal walk near me", which the raters marked off-topic)."""
+    unfolding = _UNFOLDING.search(text) or (said_before and _ASKED_ON.search(said_before[-1]))
+    if tense_of(text) == "past" and unfolding:
+        options = [q for q in _QUESTIONS["past"] if not (lead.startswith("Ha") and q.startswith("Ha"))]
+        return pick(options, text, said_before)
+    mood = _mood(history, feeling)
+    return pick(_REACTIONS[mood], text, said_before) if mood in _REACTIONS else ""
 
 
 class CasualResponder:
@@ -104,7 +133,7 @@ class CasualResponder:
                         text, said_before)
         if _LUCK.search(text) and not question:
             return pick(("Good luck! Let me know how it goes.", "Good luck, you've got this!"), text, said_before)
-        if _STORY.search(text) and words <= 14:
+        if _STORY.search(text) and words <= 14 and feeling not in POSITIVE_FEELINGS:
             return pick(("Ooh, go on, tell me!", "Go on, I'm all ears!"), text, said_before)
         if _SUGGEST.search(text) and feeling not in NEGATIVE_FEELINGS:
             return pick(("Ooh yes, that sounds like a great idea! When are you thinking?",
@@ -123,30 +152,34 @@ class CasualResponder:
             lead = pick(("Ha, that's brilliant!", "Stop, that's hilarious.", "Ha! Amazing."), text, said_before)
             return f"{lead} {pick(_QUESTIONS['past'], text, said_before)}" if tense_of(text) == "past" else lead
         mine = said is not None and said.startswith(("you", "your"))
-        if feeling in POSITIVE_FEELINGS and cued and (mine or said is None):
+        if feeling in POSITIVE_FEELINGS and cued and (mine or said is None or _WIN.search(text)):
             great = pick(_GREAT, text, said_before)
             follow = pick(_QUESTIONS["good"], text, said_before)
-            if said and said.startswith("you") and len(said.split()) <= 14:
+            if said and said.startswith(("you", "your")) and len(said.split()) <= 14:
                 return f"{great}, {said}! {follow}"
             return f"{great}! {follow}"
         if said is None:
-            follow = pick(_QUESTIONS["bad"], text, said_before) if feeling in NEGATIVE_FEELINGS else \
-                _light_question(text, said_before)
+            follow = pick(_QUESTIONS["bad"], text, said_before)
             lead = pick(("Oh no.", "Ugh, that's rough."), text, said_before) if feeling in NEGATIVE_FEELINGS else \
                 pick(("Ha, fair.", "Oh nice.", "Ha, love it."), text, said_before) if feeling == "glad" and cued else \
                 pick(("Ha, fair enough.", "Oh really?", "Ah, okay."), text, said_before)
-            return lead if lead.endswith("?") else f"{lead} {follow}"
+            if feeling not in NEGATIVE_FEELINGS:
+                follow = _tail(text, history, feeling, lead, said_before)
+            return lead if lead.endswith("?") else f"{lead} {follow}".strip()
         if feeling in NEGATIVE_FEELINGS:
-            lead = pick((f"Oh no, {said}.", f"Ugh, {said}; that's so annoying." if feeling == "angry" else
-                         f"Ugh, {said}; that's rough.", f"Oh no, that's rough: {said}."), text, said_before)
-            return f"{lead} {pick(_QUESTIONS['bad'], text, said_before)}"
+            lead = pick((f"Ugh, {said}.", f"Oh no, {said}.", f"Ugh, {said}; that's so annoying.")
+                        if feeling in ("angry", "grossed") else
+                        (f"Oh no, {said}.", f"Ugh, {said}; that's rough.", f"Oh no, that's rough: {said}."),
+                        text, said_before)
+            follow = _QUESTIONS["annoyed"] if feeling in ("angry", "grossed") else _QUESTIONS["bad"]
+            return f"{lead} {pick(follow, text, said_before)}"
         if feeling == "surprised":
             lead = pick((f"No way, {said}!", f"Wait, {said}?", f"Seriously, {said}?"), text, said_before)
             return lead if lead.endswith("?") else f"{lead} {pick(_QUESTIONS['surprised'], text, said_before)}"
         lead = pick((f"Ha, {said}.", f"Oh nice, {said}.", f"Ah, {said}.") if feeling in POSITIVE_FEELINGS and cued else
                     (f"Ha, {said}.", f"Ah, {said}.", f"Oh, {said}.") if feeling in POSITIVE_FEELINGS else
                     (f"Ah, {said}.", f"Oh, {said}.", f"Okay, {said}."), text, said_before)
-        return f"{lead} {_light_question(text, said_before)}"
+        return f"{lead} {_tail(text, history, feeling, lead, said_before)}".strip()
 
     @staticmethod
     def _question(text: str, feeling: str, said_before: Sequence[str]) -> str:

@@ -201,7 +201,7 @@ def reflect(clause: str) -> str | None:
 
 _PAST_EVENT = re.compile(r"(?i)\b(?:was|were|went|did|had|got|saw|said|told|came|took|won|left|ate|made|met|"
                          r"tried|visited|finished|started|booked|called|rang|asked|turned up|showed up|walked|"
-                         r"happened|ended up|just)\b")
+                         r"happened|ended up)\b")
 _AHEAD = re.compile(r"(?i)\b(?:need to|have to|want to|going to|gonna|tomorrow|tonight|next|soon|this weekend|later|"
                     r"on (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)|planning|thinking of|will|"
                     r"i'?ll|can'?t wait|looking forward)\b")
