@@ -171,8 +171,8 @@ class CasualResponder:
                         if feeling in ("angry", "grossed") else
                         (f"Oh no, {said}.", f"Ugh, {said}; that's rough.", f"Oh no, that's rough: {said}."),
                         text, said_before)
-            follow = _QUESTIONS["annoyed"] if feeling in ("angry", "grossed") else _QUESTIONS["bad"]
-            return f"{lead} {pick(follow, text, said_before)}"
+            groans = _QUESTIONS["annoyed"] if feeling in ("angry", "grossed") else _QUESTIONS["bad"]
+            return f"{lead} {pick(groans, text, said_before)}"
         if feeling == "surprised":
             lead = pick((f"No way, {said}!", f"Wait, {said}?", f"Seriously, {said}?"), text, said_before)
             return lead if lead.endswith("?") else f"{lead} {pick(_QUESTIONS['surprised'], text, said_before)}"
