@@ -168,6 +168,14 @@ _ADVICE = re.compile(r"(?i)\b(?:what should i|what do i do|how do i|how can i|sh
 _NORMAL = re.compile(r"(?i)\b(?:is (?:it|that|this) (?:normal|weird|bad|ok|okay|silly|stupid|wrong)|"
                      r"am i (?:weird|overreacting|being|the only|wrong|crazy|mad))\b")
 _TAG = re.compile(r"(?i)[,\s]*\b(?:you know|ya know|right|yeah|innit|lol|haha)\W*$")
+_CAPABILITIES = re.compile(r"(?i)\b(?:what (?:can|do) you do|what you can do|what are you(?= *(?:\?|$|exactly))|"
+                           r"who are you|what is this|"
+                           r"how does this work|what'?s this for|are you a (?:bot|robot|person|human|real person))\b")
+_RECOMMEND = re.compile(r"(?i)\b(?:recommend\w*|suggest(?:ion)?s?|what (?:should|could) i (?:watch|read|cook|eat|listen to|"
+                        r"get|buy|play|make|do (?:tonight|this weekend))|anything good)\b")
+_APOLOGY = re.compile(r"(?i)\b(?:sorry (?:for|about) (?:the |my |all the )?(?:typos|spelling|rambling|long message|"
+                      r"essay|going on|bothering you|the late reply|late reply|writing so much)|excuse (?:the|my) "
+                      r"(?:typos|spelling))\b")
 _ABOUT_BOT = re.compile(r"(?i)\b(?:are you|do you|have you|would you|what about you|and you|your (?:weekend|day))\b")
 
 
@@ -222,6 +230,13 @@ class ListenerResponder:
             return {"checkin": "You're welcome, and thank you for talking it through with me. "
                                "I'm here whenever you want to check in again.",
                     "companion": "You're very welcome. Take care of yourself, and come back any time."}[self.style]
+        if _CAPABILITIES.search(text):
+            return {"checkin": "I'm here to listen while you check in on how you're doing; I'm not a therapist, "
+                               "but you can tell me whatever's on your mind. How are you today?",
+                    "companion": "I'm here to keep you company and listen: your day, what's on your mind, "
+                                 "anything at all. What would you like to talk about?"}[self.style]
+        if _APOLOGY.search(text) and words <= 14:
+            return "No need to apologise at all. What's on your mind?"
         if _LUCK.search(text) and not is_question:
             return pick(("Good luck, I really hope it goes well. Let me know how you get on.",
                           "Good luck! I hope it goes well, and I'd love to hear how it went."), text, said_before)
@@ -334,6 +349,10 @@ class ListenerResponder:
             return pick(("A lot of people feel that way, so you're far from alone in it. "
                           "What's been making you wonder?",
                           "That's a very common feeling, and it makes sense to ask. What's brought it up for you?"),
+                         text, said_before)
+        if _RECOMMEND.search(text) and self.style == "companion":
+            return pick(("I'd rather not pick for you, but I'd love to hear what you go for. What are you in the mood for?",
+                          "Ooh, that's your call more than mine. What kind of thing are you in the mood for?"),
                          text, said_before)
         if _ADVICE.search(text):
             return pick(("There isn't one right answer, and you know your situation best. "

@@ -247,3 +247,12 @@ def test_a_funny_story_gets_a_laugh_not_sympathy() -> None:
     assert reply("i nearly gagged on the tuna pasta", "disgusted", "companion").count("?") <= 1
     assert "grim" in reply("i ate three forkfuls and nearly gagged", "disgusted", "companion") or \
         "revolting" in reply("i ate three forkfuls and nearly gagged", "disgusted", "companion")
+
+
+def test_what_the_bot_is_an_apology_for_typos_and_a_request_for_recommendations() -> None:
+    about = reply("hi um can you tell me a bit about what you can do", "neutral", "companion")
+    assert "keep you company" in about and about.count("?") == 1
+    assert "not a therapist" in reply("what is this exactly?", "neutral", "checkin")
+    assert reply("hi im writing from my phone so sorry for typos", "neutral", "companion").startswith("No need to apologise")
+    picked = reply("what would you recommend next, something a bit lighter maybe?", "neutral", "companion")
+    assert "mood for" in picked and picked.count("?") == 1
