@@ -19,9 +19,7 @@ feeling it carries, then one open question (or none).  ``ListenerResponder.reply
 
 The reflected clause is the user's own, pronouns turned round (``reflect``) and tidied (``tidy``: no
 fillers, stutters or typos copied); nothing else specific is said.  A laugh at one's own story is
-laughed along with; the companion asks about plain news by its tense ("How did it go?" after
-something happened, "Are you looking forward to it?" before) rather than "How has that been for you?",
-which the blind raters found mechanical.  Replies are one or two sentences with at most one question.  ``style`` changes the wording:
+laughed along with.  Replies are one or two sentences with at most one question.  ``style`` changes the wording:
 ``checkin`` (mental_health) and ``companion`` (default).  Casual chat has its own responder
 (``responders.casual``): it needs reactions to the news itself, not check-in questions.
 """
@@ -127,9 +125,6 @@ _QUESTIONS: dict[str, tuple[str, ...]] = {
     "remembering": ("What else do you remember?", "How are you holding up today?",
                     "What do you miss most?"),
     "amused": ("Then what happened?", "What happened next?", "Ha, and then?"),
-    "past": ("How did it go?", "How was it?", "What happened then?"),
-    "ahead": ("How are you feeling about it?", "Are you looking forward to it?", "What's the plan?"),
-    "now": ("How's it going so far?", "How are you finding it?", "How's that going?"),
     "glad": ("How does it feel?", "What's been the best part so far?", "What's next for you with it?"),
     "proud": ("How does it feel?", "What made the difference, do you think?", "How are you feeling about it now?"),
     "relieved": ("How are you feeling now it's over?", "What will you do with the extra headspace?",
@@ -270,8 +265,6 @@ class ListenerResponder:
                 lead = pick(("Take your time.", "That's okay.", "Fair enough."), text, said_before)
             elif feeling in NEGATIVE_FEELINGS:
                 lead = f"That sounds {self._word(feeling, text)}."
-            elif self.style == "companion":
-                lead = pick(("Ah, I see.", "Oh, okay.", "Right, I see."), text, said_before)
             else:
                 lead = "That makes sense."
             return f"{lead} {question}"
@@ -282,11 +275,11 @@ class ListenerResponder:
         said = reflect(clause) if clause else None
         return tidy(said) if said else None
 
-    def _question(self, feeling: str, text: str, said_before: Sequence[str]) -> str:
-        """One question for the feeling; the companion asks about plain news by its tense ("How did it
-        go?" after something happened) instead of asking how it feels."""
-        if self.style == "companion" and feeling in ("neutral", "light"):
-            return pick(_QUESTIONS[tense_of(text)], text, said_before)
+    @staticmethod
+    def _question(feeling: str, text: str, said_before: Sequence[str]) -> str:
+        """One question for the feeling.  (Asking about plain news by its tense instead, "How did it go?",
+        was tried for the companion and rated worse on the training conversations: it guessed the
+        tense wrong too often.)"""
         return pick(_QUESTIONS.get(feeling, _QUESTIONS["neutral"]), text, said_before)
 
     def _amused(self, text: str, said_before: Sequence[str]) -> str:
@@ -312,8 +305,7 @@ class ListenerResponder:
                       f"So {said}, and that sounds {word}.")
             first = pick(shapes, text, said_before)
             return f"{first} {question}"
-        shapes = (f"So {said}.", f"It sounds like {said}.", f"Okay, so {said}.") if self.style == "checkin" else \
-            (f"Oh, {said}.", f"Ah, {said}.", f"Okay, {said}.")
+        shapes = (f"So {said}.", f"It sounds like {said}.", f"Okay, so {said}.")
         if feeling == "light":
             shapes = (f"Ah, so {said}.", f"Oh nice, {said}.", f"Okay, {said}.")
         return f"{pick(shapes, text, said_before)} {question}"

@@ -225,7 +225,8 @@ _BE = re.compile(r"(?i)^(?:is|was|were|are|am|be|been|it's|you're|they're|he's|s
 _SIMILE = re.compile(r"(?i)^(?:a|an|the|that|this|being|it|him|her|them|you|me|when|if|my|your|his|their|"
                      r"someone|something|everyone|nothing|"
                      # "she was like no way": a quote follows
-                     r"you're|i'm|i|we|they|he|she|no|yeah|yes|oh|what|wow|ok|okay|omg|ugh|um|why|how)$")
+                     r"you're|i'm|i|we|they|he|she|no|yeah|yes|oh|what|wow|ok|okay|omg|ugh|um|why|how|"
+                     r"\w+ing)$")  # "it's like sitting next to a cement mixer": a comparison
 
 
 def tidy(said: str, max_words: int = MAX_WORDS) -> str | None:
