@@ -83,32 +83,24 @@ _ASKED_ON = re.compile(r"(?i)(?:then what|what happened next|and then\?|go on|te
 """A story still unfolding: the message goes on from the last ("and then...") or answers "Then what?"."""
 _REACTIONS = {
     "good": ("Love that.", "Sounds amazing.", "That's brilliant."),
-    "bad": ("What a pain.", "Ugh, classic.", "That's so annoying."),
 }
 
 
-def _mood(history: Sequence[Turn], feeling: str) -> str:
-    """"good", "bad" or "plain": the turn's own feeling, else the latest earlier turn whose words say."""
-    if feeling in POSITIVE_FEELINGS or feeling == "amused":
-        return "good"
-    for turn in reversed([t for t in history if t.role == "user"][:-1]):
-        earlier, cued = feeling_of(turn.text, None)
-        if cued and earlier in NEGATIVE_FEELINGS:
-            return "bad"
-        if cued and (earlier in POSITIVE_FEELINGS or earlier == "amused"):
-            return "good"
-    return "plain"
+def _mood(feeling: str) -> str:
+    """"good" or "plain": the turn's own feeling.  (Carrying an earlier turn's mood over put "Sounds
+    amazing." after "my boyfriend says i'm a criminal" in the training conversations.)"""
+    return "good" if feeling in POSITIVE_FEELINGS or feeling == "amused" else "plain"
 
 
-def _tail(text: str, history: Sequence[Turn], feeling: str, lead: str, said_before: Sequence[str]) -> str:
+def _tail(text: str, feeling: str, lead: str, said_before: Sequence[str]) -> str:
     """What follows the said-back news: in a story still unfolding, "Then what?"; otherwise a reaction
-    in the conversation's mood ("Love that.") rather than a question that may not fit ("How's that
+    to good news ("Love that.") or nothing, rather than a question that may not fit ("How's that
     going?" to "there's a canal walk near me", which the raters marked off-topic)."""
     unfolding = _UNFOLDING.search(text) or (said_before and _ASKED_ON.search(said_before[-1]))
     if tense_of(text) == "past" and unfolding:
         options = [q for q in _QUESTIONS["past"] if not (lead.startswith("Ha") and q.startswith("Ha"))]
         return pick(options, text, said_before)
-    mood = _mood(history, feeling)
+    mood = _mood(feeling)
     return pick(_REACTIONS[mood], text, said_before) if mood in _REACTIONS else ""
 
 
@@ -164,7 +156,7 @@ class CasualResponder:
                 pick(("Ha, fair.", "Oh nice.", "Ha, love it."), text, said_before) if feeling == "glad" and cued else \
                 pick(("Ha, fair enough.", "Oh really?", "Ah, okay."), text, said_before)
             if feeling not in NEGATIVE_FEELINGS:
-                follow = _tail(text, history, feeling, lead, said_before)
+                follow = _tail(text, feeling, lead, said_before)
             return lead if lead.endswith("?") else f"{lead} {follow}".strip()
         if feeling in NEGATIVE_FEELINGS:
             lead = pick((f"Ugh, {said}.", f"Oh no, {said}.", f"Ugh, {said}; that's so annoying.")
@@ -179,7 +171,7 @@ class CasualResponder:
         lead = pick((f"Ha, {said}.", f"Oh nice, {said}.", f"Ah, {said}.") if feeling in POSITIVE_FEELINGS and cued else
                     (f"Ha, {said}.", f"Ah, {said}.", f"Oh, {said}.") if feeling in POSITIVE_FEELINGS else
                     (f"Ah, {said}.", f"Oh, {said}.", f"Okay, {said}."), text, said_before)
-        return f"{lead} {_tail(text, history, feeling, lead, said_before)}".strip()
+        return f"{lead} {_tail(text, feeling, lead, said_before)}".strip()
 
     @staticmethod
     def _question(text: str, feeling: str, said_before: Sequence[str]) -> str:

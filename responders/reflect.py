@@ -215,7 +215,8 @@ def tense_of(text: str) -> str:
 
 
 _FILLERS = re.compile(r"(?i)^(?:um+|uh+|erm+|er|ah+|lol+|lmao+|lmfao+|rofl|haha+|hehe+|tbh|ngl|honestly|literally|"
-                      r"basically|actually|kinda like)$")
+                      r"basically|actually|kinda like|bro|dude|omg|omfg)$")
+_AFTER_LINK = re.compile(r"(?i)^(?:and|but|so|or|just|um|then)$")
 _LIKE_BEFORE = re.compile(r"(?i)^(?:\d[\w:.]*|[a-z]+ed|went|ran|saw|came|got|took|made|fell|threw|jumped|"
                           r"half|three|two|four|five|ten|twenty|fifty|hundred|every|all|totally|so|really)$")
 _LIKE_KEEP = re.compile(r"(?i)^(?:feel|feels|felt|feeling|look|looks|looked|looking|sound|sounds|sounded|seem|"
@@ -231,8 +232,8 @@ _SIMILE = re.compile(r"(?i)^(?:a|an|the|that|this|being|it|him|her|them|you|me|w
 
 def tidy(said: str, max_words: int = MAX_WORDS) -> str | None:
     """A reflection fit to say back: fillers ("um", "lol", "like" before a number or a verb) and
-    stutters ("the the") taken out, typos corrected (``responders.spelling``); None when a word cannot
-    be corrected or the result is longer than ``max_words``."""
+    stutters ("the the") taken out, typos corrected (``responders.spelling``), cut at a clause boundary
+    when longer than ``max_words``; None when a word cannot be corrected or no cut fits."""
     from emotion_agent.responders.spelling import correct
 
     words = said.split()
@@ -246,9 +247,11 @@ def tidy(said: str, max_words: int = MAX_WORDS) -> str | None:
             continue
         following = words[k + 1].strip(",.!?;:") if k + 1 < len(words) else ""
         before = out[-1].strip(",").lower() if out else ""
+        someone_is = before.endswith("'s") and before not in ("it's", "that's", "what's", "there's", "here's")
         if low == "like" and ((_LIKE_BEFORE.match(following) and not _LIKE_KEEP.match(before)) or
-                              (_BE.match(before) and not _SIMILE.match(following))):
-            continue  # "left at like 9pm", "it's like fine": a filler, not a comparison
+                              (_BE.match(before) and not _SIMILE.match(following)) or
+                              someone_is or _AFTER_LINK.match(before)):
+            continue  # "left at like 9pm", "it's like fine", "my friend's like having": a filler
         if out and low == out[-1].strip(",.!?;:").lower() and low.isalpha() and low not in ("very", "so", "really", "had"):
             continue
         if core.islower() and core.isalpha():
@@ -257,7 +260,11 @@ def tidy(said: str, max_words: int = MAX_WORDS) -> str | None:
                 return None
             word = word.replace(core, fixed, 1)
         out.append(word)
+    if len(out) > max_words:  # cut at the last clause boundary that fits
+        cuts = [k for k in range(4, max_words + 1) if out[k - 1].endswith(",") or
+                (k < len(out) and out[k].lower() in ("and", "but", "so", "then", "when", "which", "because"))]
+        out = out[:cuts[-1]] if cuts else []
     text = " ".join(out).strip(" ,;:")
-    if not text or len(out) > max_words or len(out) < 2:
+    if not text or len(out) < 2:
         return None
     return text

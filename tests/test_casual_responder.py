@@ -97,3 +97,9 @@ def test_a_story_opener_and_a_suggestion() -> None:
     assert "idea" in out and out.count("?") <= 1
     out = reply("honestly best night out in ages, i was crying laughing", "happy")
     assert not re.search(r"(?i)oh no|rough|sorry", out), out
+
+
+def test_long_news_is_said_back_up_to_a_clause_boundary_and_plain_news_gets_no_cheer() -> None:
+    out = reply("went to the beach today and a seagull took my chips right out of my hand", "surprised")
+    assert "you went to the beach today" in out.lower()
+    assert not re.search(r"(?i)amazing|love that|brilliant", reply("my boyfriend says i'm a criminal", "neutral"))
