@@ -5,8 +5,9 @@ returns a ``RiskUpdate``.  Rules:
 
 * A flagged turn raises the level to its severity (never lowers it).
 * Earlier risk plus a timeline or means now: once the conversation has reached ``high`` (ideation,
-  preparatory acts, self-harm), a later turn that names a time or means ("picked the 14th",
-  "got the pills today") raises it to ``imminent`` even if that turn alone would not be flagged.
+  preparatory acts, self-harm), a later turn that names means or a picked date ("picked the 14th",
+  "got the pills today") raises it to ``imminent`` even if that turn alone would not be flagged; a time
+  with intent ("it's happening tonight") does when the classifier leans towards risk on it too.
 * Sub-threshold signals add up: two turns in a row whose classifier risk is at least
   ``ACCUMULATE_FRACTION`` of the threshold flag the second one (``high``).
 * Two or more ``concern`` turns within the last four keep the level at least ``concern``.
@@ -30,9 +31,13 @@ _TIME = (r"(?:tonight|today|tomorrow|this (?:weekend|week|morning|evening|aftern
          r"(?:on|by|before|after) (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|christmas|"
          r"new year|my birthday|the weekend)|next (?:week|month))")
 _INTENT = r"(?:do it|doing it|going to|gonna|will|i'll|plan|planning|happen|happening|it's time|the day|ready|last)"
-_TIMELINE_OR_MEANS = re.compile(
-    rf"\b{_MEANS}\b|\b(?:{_DATE_PICKED})|\b{_INTENT}\b.*\b{_TIME}\b|\b{_TIME}\b.*\b{_INTENT}\b")
-"""After earlier risk: means, a picked date, or a time together with intent ("it's happening tonight")."""
+_MEANS_OR_DATE = re.compile(rf"\b{_MEANS}\b|\b(?:{_DATE_PICKED})")
+_TIME_AND_INTENT = re.compile(rf"\b{_INTENT}\b.*\b{_TIME}\b|\b{_TIME}\b.*\b{_INTENT}\b")
+"""After earlier risk: means, a picked date, or a time together with intent ("it's happening tonight").
+A time with intent is also how every plan is said ("I'm going to have a bath tonight", "I'll talk to my
+mum tonight"): unflagged, it counts only when the classifier also leans towards risk on that turn (at
+least ``ACCUMULATE_FRACTION`` of its threshold); in the blind-rated dev conversations two such plans after
+a false alarm were answered with the emergency message."""
 _SAFE_NOW = re.compile(
     r"\b(?:i'?m|i am|i feel|feeling) (?:safe|safer|okay now|ok now|alright now|better now)\b|"
     r"\b(?:i'?m not|i am not|i won'?t|i will not|i'?m never) (?:going to )?(?:do|act on|try|hurt|harm|kill)\b|"
@@ -76,15 +81,16 @@ class ConversationRisk:
                 self.level = new
                 return RiskUpdate(self.level, previous, f"this turn: {severity}")
             if rank(self.level) >= rank("high") and self.level != "imminent" \
-                    and _TIMELINE_OR_MEANS.search(normalised_text):
+                    and (_MEANS_OR_DATE.search(normalised_text) or _TIME_AND_INTENT.search(normalised_text)):
                 self.level = "imminent"
                 return RiskUpdate(self.level, previous, "a time or means after earlier risk")
             return RiskUpdate(self.level, previous)
-        if rank(self.level) >= rank("high") and self.level != "imminent" \
-                and _TIMELINE_OR_MEANS.search(normalised_text) and not _SAFE_NOW.search(normalised_text):
+        cutoff = ACCUMULATE_FRACTION * (threshold if threshold is not None else self.threshold)
+        leaning = score is not None and score >= cutoff
+        if rank(self.level) >= rank("high") and self.level != "imminent" and not _SAFE_NOW.search(normalised_text) \
+                and (_MEANS_OR_DATE.search(normalised_text) or (leaning and _TIME_AND_INTENT.search(normalised_text))):
             self.level = "imminent"
             return RiskUpdate(self.level, previous, "a time or means after earlier risk", escalated_by_context=True)
-        cutoff = ACCUMULATE_FRACTION * (threshold if threshold is not None else self.threshold)
         if len(self._recent_scores) == 2 and min(self._recent_scores) >= cutoff and rank(self.level) < rank("high"):
             self.level = "high"
             return RiskUpdate(self.level, previous, "risk signals in consecutive turns", escalated_by_context=True)

@@ -630,3 +630,12 @@ def test_the_no_cue_threshold_costs_at_most_the_allowed_recall() -> None:
     assert pick_no_cue_threshold(scores, labels, cue, 0.2, 0.3) == 0.7
     assert pick_no_cue_threshold(scores, labels, cue, 0.2, 0.0) == 0.2  # no recall to spend: no gate
 
+
+
+def test_an_everyday_plan_with_a_time_after_earlier_risk_is_not_imminent_unless_it_leans_to_risk() -> None:
+    risk = ConversationRisk(threshold=0.5)
+    risk.update(True, "high", 0.9, "i keep thinking everyone would be better off without me")
+    bath = risk.update(False, "none", 0.01, normalise("i'm going to have a bath and an early night tonight"))
+    assert bath.level == "high" and not bath.changed
+    tonight = risk.update(False, "none", 0.35, normalise("i think it's going to happen tonight"))
+    assert tonight.level == "imminent" and tonight.escalated_by_context
