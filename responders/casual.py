@@ -33,6 +33,7 @@ from typing import Any
 
 from emotion_agent.core.events import EmotionEstimate
 from emotion_agent.core.protocols import Turn
+from emotion_agent.responders import spelling
 from emotion_agent.responders.listener import NEGATIVE_FEELINGS, POSITIVE_FEELINGS, feeling_of, pick
 from emotion_agent.responders.reflect import best_clause, clauses, reflect, tense_of, tidy
 from emotion_agent.responders.structured import question_parts, user_text, word_stream
@@ -108,6 +109,9 @@ class CasualResponder:
     """React + say it back + at most one question (module docstring); deterministic, microseconds."""
 
     name = "casual"
+
+    def __init__(self) -> None:
+        spelling.warm()
 
     def reply(self, history: Sequence[Turn], estimate: EmotionEstimate | None) -> str:
         text = user_text(history)

@@ -32,6 +32,7 @@ from typing import Any, Literal
 
 from emotion_agent.core.events import EmotionEstimate
 from emotion_agent.core.protocols import Turn
+from emotion_agent.responders import spelling
 from emotion_agent.responders.reflect import best_clause, clauses, reflect, tense_of, tidy
 from emotion_agent.responders.structured import question_parts, user_text, word_stream
 from emotion_agent.responders.template import stable_index
@@ -204,6 +205,7 @@ class ListenerResponder:
     """Reflect + feeling + at most one question (module docstring); deterministic, microseconds."""
 
     def __init__(self, style: Style = "checkin") -> None:
+        spelling.warm()
         self.style: Style = style
         self.name = f"listener-{style}"
 

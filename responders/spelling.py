@@ -69,6 +69,11 @@ def _american(word: str) -> list[str]:
     return [re.sub(pattern, repl, word) for pattern, repl in _BRITISH if re.search(pattern, word)]
 
 
+def warm() -> None:
+    """Load the word list now (≈ 0.2 s), so the first reply of a session does not wait for it."""
+    _checker()
+
+
 def _slip(typed: str, word: str) -> bool:
     """Whether ``typed`` is ``word`` with a letter left out or two letters swapped: the slips fast typing
     makes.  A different letter ("vocab" / "vocal") or an extra one is more often a word the dictionary
