@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from emotion_agent.core.protocols import Turn
+from emotion_agent.responders import spelling
 
 KINDS = ("personal_life", "role_break", "invented_fact", "condolence", "prompt_leak", "over_length",
          "sensitive_data")
@@ -167,6 +168,16 @@ def _numbers(text: str) -> set[str]:
     return out
 
 
+def _respelt(text: str) -> list[str]:
+    """The conversation's misspelt words as the structured replies correct them (``spelling.correct``)."""
+    out = []
+    for word in set(re.findall(r"[a-z]+", text)):
+        fixed = spelling.correct(word)
+        if fixed and fixed != word:
+            out.append(fixed)
+    return out
+
+
 @dataclass
 class ReplyGuard:
     """Red-flag checks on one reply against the conversation it answers."""
@@ -182,6 +193,7 @@ class ReplyGuard:
         if not text:
             return []
         said = " ".join(t.text for t in history).lower().replace("#", " ")
+        said += " " + " ".join(_respelt(said))  # a reply may say back "tomorow" spelt right
         said_nums = _numbers(said) | {"1"}  # "one"/"a" is too generic to be a fact
         flags: list[GuardFlag] = []
 

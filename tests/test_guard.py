@@ -190,3 +190,9 @@ async def test_generated_replies_get_no_canned_checkin_question() -> None:
 async def test_template_replies_get_the_profiles_checkin_question() -> None:
     reply, _, _ = await run_turn(TemplateResponder(), profile=MENTAL_HEALTH, text="I can't sleep")
     assert reply.text.count("?") == 1 and reply.responder == "template"
+
+
+def test_a_date_the_user_misspelt_is_not_an_invented_fact_when_said_back_spelt_right() -> None:
+    history = [Turn("user", "ok i will try to rest, visiting is at 10 tomorow. thanks")]
+    assert ReplyGuard().check("So you will rest; visiting is at 10 tomorrow.", history) == []
+    assert [f.kind for f in ReplyGuard().check("See you tomorrow.", [Turn("user", "ok thanks")])] == ["invented_fact"]
