@@ -87,6 +87,7 @@ def _slip(typed: str, word: str) -> bool:
     return False
 
 
+@lru_cache(maxsize=8192)
 def correct(word: str) -> str | None:
     """``word`` if it is fine to say back, its unique one-edit correction, or None when unsure."""
     if word in _SHORTHAND:
