@@ -44,7 +44,8 @@ _CLOSE = re.compile(r"(?i)\b(?:thanks|thank you|thx|cheers|bye|night night|good 
                     r"gotta go|got to go|speak soon|ttyl|laters)\b")
 _PLAN = re.compile(r"(?i)\b(?:i'?ll|i will|i'?m (?:\w+ )?going to|im (?:\w+ )?going to|i'?m gonna|im gonna|gonna|"
                    r"i might|might (?:go|try|just|do|get|head|book)|we'?re (?:\w+ )?going to|planning (?:to|on)|"
-                   r"thinking (?:of|about) \w+ing)\b")
+                   r"thinking (?:of|about) \w+ing"
+                   r"|i'?m \w+ing (?:\w+ ){0,5}(?:tomorrow|tonight|later|this (?:weekend|evening|afternoon)|next week|on (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)))\b")
 _LUCK = re.compile(r"(?i)\b(?:wish me luck|fingers crossed|here goes)\b")
 _IDIOM = re.compile(r"(?i)\b(?:i'?ll take it|i'?ll live|i'?ll never)\b")
 _NOT_PLAN = re.compile(r"(?i)\b(?:if|unless|worr\w+|scared|what if|never)\b")

@@ -148,7 +148,8 @@ _PLAN = re.compile(r"(?i)\b(?:i'?ll|ill (?=(?:do|go|try|text|call|ring|book|ask|
                    r"i might|maybe i'?ll|maybe i (?:should|could|can)|i could (?:try|ask|go|look|stick|call|text|book)|"
                    r"i should (?:probably|try|ask|go|look|call|text|book)|might (?:try|give|go|just|book|ask|look|text|call)|i'?ve decided|"
                    r"i'?m planning|im planning|my plan is|going to try|i'?m (?:just |probably |definitely |actually )?going to|"
-                   r"i'?m thinking (?:of|about) \w+ing|^(?:probably |maybe |just )?(?:going to|gonna)|off to (?:bed|sleep))\b")
+                   r"i'?m thinking (?:of|about) \w+ing|^(?:probably |maybe |just )?(?:going to|gonna)|off to (?:bed|sleep)"
+                   r"|i'?m \w+ing (?:\w+ ){0,5}(?:tomorrow|tonight|later|this (?:weekend|evening|afternoon)|next week|on (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)))\b")
 _WHAT_IF = re.compile(r"(?i)^\W*(?:but |and |so |like |um |i keep thinking )*what if\b")
 _LUCK = re.compile(r"(?i)\b(?:wish me luck|fingers crossed|here goes|wish me well)\b")
 _NOT_A_PLAN = re.compile(r"(?i)\b(?:worr\w+|scared|afraid|terrified|nervous|what if|in case|i'?ll be|ill be|"

@@ -250,3 +250,8 @@ def test_what_the_bot_is_an_apology_for_typos_and_a_request_for_recommendations(
     assert reply("hi im writing from my phone so sorry for typos", "neutral", "companion").startswith("No need to apologise")
     picked = reply("what would you recommend next, something a bit lighter maybe?", "neutral", "companion")
     assert "mood for" in picked and picked.count("?") == 1
+
+
+def test_a_present_tense_arrangement_is_a_plan() -> None:
+    said = reply("I'm calling pest control tomorrow", "neutral", "companion")
+    assert "good plan" in said and "?" not in said
