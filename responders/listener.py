@@ -177,7 +177,11 @@ _ABOUT_BOT = re.compile(r"(?i)\b(?:are you|do you|have you|would you|what about 
 
 
 def feeling_of(text: str, estimate: EmotionEstimate | None) -> tuple[str, bool]:
-    """The feeling a turn carries and whether the words themselves name it."""
+    """The feeling a turn carries and whether the words themselves name it.  After "but", the later
+    feeling is the one that counts ("nervous but mostly excited" is glad, "excited but terrified" worried)."""
+    _, but, after = text.rpartition(" but ")
+    if but and any(pattern.search(after) for _, pattern in _CUES):
+        text = after
     for name, pattern in _CUES:
         if pattern.search(text):
             if name in POSITIVE_FEELINGS | {"amused"} and estimate is not None and not estimate.uncertain \

@@ -255,3 +255,9 @@ def test_what_the_bot_is_an_apology_for_typos_and_a_request_for_recommendations(
 def test_a_present_tense_arrangement_is_a_plan() -> None:
     said = reply("I'm calling pest control tomorrow", "neutral", "companion")
     assert "good plan" in said and "?" not in said
+
+
+def test_after_but_the_later_feeling_counts() -> None:
+    assert listener_module.feeling_of("I'm nervous but mostly excited", None) == ("glad", True)
+    assert listener_module.feeling_of("so excited but also terrified tbh", None) == ("worried", True)
+    assert listener_module.feeling_of("went fine but I'm exhausted", None) == ("tired", True)
