@@ -39,6 +39,9 @@ _CUES = (
     r"blame (?:yourselves|yourself|themselves)|forgive me|urges?|relapse\w*|days? clean|clean (?:for|since)|"
     r"marks|scissors|carv\w*|bruis\w*|punch\w*|knuckles|want out|at peace|not long for|coffin|waste of|"
     r"doesn'?t need me|don'?t need me|nobody needs me|where i'?m going|before i go|my debt|"
+    # no further use for things (the hallmark of risk embedded in an ordinary request)
+    r"(?:not|won'?t|will not|wont) (?:be )?(?:going to |gonna )?need(?:ing)? (?:it|them|this|that|any of|anything)"
+    r"(?: \w+){0,3} (?:after|anymore|any more|much longer|where)|"
     # self-injury and means
     r"harm\w*|hurt\w*|cut|cuts|cutting|blade\w*|razor\w*|burn\w*|scar\w*|bleed\w*|blood|"
     r"pills?|tablets?|meds|overdos\w*|od|paracetamol|insulin|poison\w*|bleach|"
