@@ -261,3 +261,11 @@ def test_after_but_the_later_feeling_counts() -> None:
     assert listener_module.feeling_of("I'm nervous but mostly excited", None) == ("glad", True)
     assert listener_module.feeling_of("so excited but also terrified tbh", None) == ("worried", True)
     assert listener_module.feeling_of("went fine but I'm exhausted", None) == ("tired", True)
+
+
+def test_no_as_a_determiner_is_kept_in_a_reflection() -> None:
+    """"no running for six weeks" was said back as "running for six weeks" (the leading "no" was taken
+    for an answer); only "no," / "no." is an answer to drop."""
+    assert clauses("no one called me back") == ["no one called me back"]
+    assert best_clause("no running for six weeks though which is annoying") == "no running for six weeks"
+    assert clauses("no, i'm fine really") == ["i'm fine"]
