@@ -35,7 +35,7 @@ from emotion_agent.core.events import EmotionEstimate
 from emotion_agent.core.protocols import Turn
 from emotion_agent.responders import spelling
 from emotion_agent.responders.listener import NEGATIVE_FEELINGS, POSITIVE_FEELINGS, feeling_of, pick
-from emotion_agent.responders.reflect import best_clause, clauses, reflect, tense_of, tidy
+from emotion_agent.responders.reflect import ARRANGED, best_clause, clauses, say_back, tense_of
 from emotion_agent.responders.structured import question_parts, user_text, word_stream
 
 _GREETING = re.compile(r"(?i)^\W*(?:hi|hello|hey|hiya|heya|yo|sup|morning|evening|good (?:morning|evening))\b"
@@ -44,8 +44,7 @@ _CLOSE = re.compile(r"(?i)\b(?:thanks|thank you|thx|cheers|bye|night night|good 
                     r"gotta go|got to go|speak soon|ttyl|laters)\b")
 _PLAN = re.compile(r"(?i)\b(?:i'?ll|i will|i'?m (?:\w+ )?going to|im (?:\w+ )?going to|i'?m gonna|im gonna|gonna|"
                    r"i might|might (?:go|try|just|do|get|head|book)|we'?re (?:\w+ )?going to|planning (?:to|on)|"
-                   r"thinking (?:of|about) \w+ing"
-                   r"|i'?m \w+ing (?:\w+ ){0,5}(?:tomorrow|tonight|later|this (?:weekend|evening|afternoon)|next week|on (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)))\b")
+                   r"thinking (?:of|about) \w+ing|" + ARRANGED + r")\b")
 _LUCK = re.compile(r"(?i)\b(?:wish me luck|fingers crossed|here goes)\b")
 _IDIOM = re.compile(r"(?i)\b(?:i'?ll take it|i'?ll live|i'?ll never)\b")
 _NOT_PLAN = re.compile(r"(?i)\b(?:if|unless|worr\w+|scared|what if|never)\b")
@@ -74,24 +73,12 @@ _QUESTIONS = {
 }
 
 
-def _say_back(clause: str | None) -> str | None:
-    """The clause in the second person, tidied (no fillers or typos)."""
-    said = reflect(clause) if clause else None
-    return tidy(said, 16) if said else None
-
-
 _UNFOLDING = re.compile(r"(?i)^\W*(?:and|so|then|and then|so then|after that|next thing|anyway|but then)\b")
 _ASKED_ON = re.compile(r"(?i)(?:then what|what happened next|and then\?|go on|tell me|all ears|fill me in|what happened\?)")
 """A story still unfolding: the message goes on from the last ("and then...") or answers "Then what?"."""
-_REACTIONS = {
-    "good": ("Love that.", "Sounds amazing.", "That's brilliant."),
-}
-
-
-def _mood(feeling: str) -> str:
-    """"good" or "plain": the turn's own feeling.  (Carrying an earlier turn's mood over put "Sounds
-    amazing." after "my boyfriend says i'm a criminal" in the training conversations.)"""
-    return "good" if feeling in POSITIVE_FEELINGS or feeling == "amused" else "plain"
+_CHEERS = ("Love that.", "Sounds amazing.", "That's brilliant.")
+"""After good news said back; only for the turn's own feeling (carrying an earlier turn's mood over put
+"Sounds amazing." after "my boyfriend says i'm a criminal" in the training conversations)."""
 
 
 def _tail(text: str, feeling: str, lead: str, said_before: Sequence[str]) -> str:
@@ -102,8 +89,7 @@ def _tail(text: str, feeling: str, lead: str, said_before: Sequence[str]) -> str
     if tense_of(text) == "past" and unfolding:
         options = [q for q in _QUESTIONS["past"] if not (lead.startswith("Ha") and q.startswith("Ha"))]
         return pick(options, text, said_before)
-    mood = _mood(feeling)
-    return pick(_REACTIONS[mood], text, said_before) if mood in _REACTIONS else ""
+    return pick(_CHEERS, text, said_before) if feeling in POSITIVE_FEELINGS or feeling == "amused" else ""
 
 
 class CasualResponder:
@@ -139,12 +125,12 @@ class CasualResponder:
             return self._question(untagged, feeling, said_before)
         plan = next((c for c in reversed(clauses(text)) if _PLAN.search(c) and not _NOT_PLAN.search(c)), None)
         if plan is not None and feeling not in NEGATIVE_FEELINGS and not _IDIOM.search(plan):
-            said = _say_back(plan)
+            said = say_back(plan)
             if said and said.startswith("you"):
                 return pick((f"Ooh, {said}? Sounds like a plan.", f"Nice, {said}; sounds good to me.",
                              f"{said[0].upper() + said[1:]}? Love that plan."), text, said_before)
             return pick(("Sounds like a plan!", "Sounds good to me!", "Love that plan."), text, said_before)
-        said = _say_back(best_clause(text))
+        said = say_back(best_clause(text))
         if feeling == "amused":
             lead = pick(("Ha, that's brilliant!", "Stop, that's hilarious.", "Ha! Amazing."), text, said_before)
             return f"{lead} {pick(_QUESTIONS['past'], text, said_before)}" if tense_of(text) == "past" else lead

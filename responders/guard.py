@@ -193,7 +193,6 @@ class ReplyGuard:
         if not text:
             return []
         said = " ".join(t.text for t in history).lower().replace("#", " ")
-        said += " " + " ".join(_respelt(said))  # a reply may say back "tomorow" spelt right
         said_nums = _numbers(said) | {"1"}  # "one"/"a" is too generic to be a fact
         flags: list[GuardFlag] = []
 
@@ -201,12 +200,21 @@ class ReplyGuard:
             if kind in self.enabled:
                 flags.append(GuardFlag(kind, match))
 
+        respelt: list[str] = []
+
+        def heard() -> str:
+            """The conversation, plus its misspelt words spelt right ("tomorow" → "tomorrow": a reply may
+            say them back so); respelt only when a check needs it, not on every streamed clause."""
+            if not respelt:
+                respelt.append(said + " " + " ".join(_respelt(said)))
+            return respelt[0]
+
         for m in _PERSONAL.finditer(text):
             add("personal_life", m.group())
         for m in _ROLE.finditer(text):
             add("role_break", m.group())
-        if not _LOSS_WORDS.search(said):
-            for m in _CONDOLENCE.finditer(text):
+        for m in _CONDOLENCE.finditer(text):
+            if not _LOSS_WORDS.search(heard()):
                 add("condolence", m.group())
         for m in _LEAK.finditer(text):
             add("prompt_leak", m.group())
@@ -214,7 +222,8 @@ class ReplyGuard:
             add("sensitive_data", m.group())
         for pattern in (_AMOUNT, _DURATION, _DATE, _POLICY):
             for m in pattern.finditer(text):
-                if not _said(m.group(), said) and not (pattern is _POLICY and _said(m.group().split()[-1][:6], said)):
+                if not _said(m.group(), heard()) and \
+                        not (pattern is _POLICY and _said(m.group().split()[-1][:6], heard())):
                     nums = _numbers(m.group())
                     if not nums or not nums <= said_nums:
                         add("invented_fact", m.group())
@@ -225,7 +234,7 @@ class ReplyGuard:
         for m in _YOUR_PERSON.finditer(text):
             word = m.group(1).lower()
             group = next(ws for ws in _PEOPLE.values() if word in ws)
-            if not any(re.search(rf"\b{re.escape(w)}s?\b", said) for w in group):
+            if not any(re.search(rf"\b{re.escape(w)}s?\b", heard()) for w in group):
                 add("invented_fact", m.group())
         if final:
             words = len(_WORD.findall(text))

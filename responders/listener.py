@@ -33,7 +33,7 @@ from typing import Any, Literal
 from emotion_agent.core.events import EmotionEstimate
 from emotion_agent.core.protocols import Turn
 from emotion_agent.responders import spelling
-from emotion_agent.responders.reflect import best_clause, clauses, reflect, tense_of, tidy
+from emotion_agent.responders.reflect import ARRANGED, best_clause, clauses, say_back, tense_of
 from emotion_agent.responders.structured import question_parts, user_text, word_stream
 from emotion_agent.responders.template import stable_index
 
@@ -148,8 +148,8 @@ _PLAN = re.compile(r"(?i)\b(?:i'?ll|ill (?=(?:do|go|try|text|call|ring|book|ask|
                    r"i might|maybe i'?ll|maybe i (?:should|could|can)|i could (?:try|ask|go|look|stick|call|text|book)|"
                    r"i should (?:probably|try|ask|go|look|call|text|book)|might (?:try|give|go|just|book|ask|look|text|call)|i'?ve decided|"
                    r"i'?m planning|im planning|my plan is|going to try|i'?m (?:just |probably |definitely |actually )?going to|"
-                   r"i'?m thinking (?:of|about) \w+ing|^(?:probably |maybe |just )?(?:going to|gonna)|off to (?:bed|sleep)"
-                   r"|i'?m \w+ing (?:\w+ ){0,5}(?:tomorrow|tonight|later|this (?:weekend|evening|afternoon)|next week|on (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)))\b")
+                   r"i'?m thinking (?:of|about) \w+ing|^(?:probably |maybe |just )?(?:going to|gonna)|off to (?:bed|sleep)|"
+                   + ARRANGED + r")\b")
 _WHAT_IF = re.compile(r"(?i)^\W*(?:but |and |so |like |um |i keep thinking )*what if\b")
 _LUCK = re.compile(r"(?i)\b(?:wish me luck|fingers crossed|here goes|wish me well)\b")
 _NOT_A_PLAN = re.compile(r"(?i)\b(?:worr\w+|scared|afraid|terrified|nervous|what if|in case|i'?ll be|ill be|"
@@ -251,9 +251,9 @@ class ListenerResponder:
         plan = next((c for c in reversed(clauses(text)) if _PLAN.search(c) and not _CONDITIONAL.search(c)
                      and not _NOT_A_PLAN.search(c)), None)
         if plan is not None and words <= 40:
-            return self._plan(text, self._say_back(plan), feeling, said_before)
+            return self._plan(text, say_back(plan), feeling, said_before)
         clause = best_clause(text)
-        said = self._say_back(clause)
+        said = say_back(clause)
         if feeling == "amused":
             return self._amused(text, said_before)
         if feeling in POSITIVE_FEELINGS and cued:
@@ -276,11 +276,6 @@ class ListenerResponder:
                 lead = "That makes sense."
             return f"{lead} {question}"
         return self._reflect(text, said, feeling if cued or feeling not in POSITIVE_FEELINGS else "light", said_before)
-
-    def _say_back(self, clause: str | None) -> str | None:
-        """The clause in the second person, tidied (no fillers or typos) and short enough to say back."""
-        said = reflect(clause) if clause else None
-        return tidy(said) if said else None
 
     @staticmethod
     def _question(feeling: str, text: str, said_before: Sequence[str]) -> str:
@@ -341,7 +336,7 @@ class ListenerResponder:
         return f"{first} {tail}"
 
     def _answer_question(self, text: str, feeling: str, said_before: Sequence[str]) -> str:
-        said = self._say_back(best_clause(text))
+        said = say_back(best_clause(text))
         if _NORMAL.search(text):
             if said and len(said.split()) <= 14:
                 return f"{said[0].upper() + said[1:]}; a lot of people go through that, so you're far from alone in it."

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+from emotion_agent.responders.spelling import correct
+
 MAX_WORDS = 16
 MIN_WORDS = 3
 
@@ -127,14 +129,14 @@ def _score(clause: str, index: int) -> float:
     return score
 
 
-def _shorten(clause: str) -> str | None:
+def _shorten(clause: str, max_words: int = MAX_WORDS) -> str | None:
     """``clause`` if short enough, else its longest prefix that ends where a new clause starts."""
-    if len(clause.split()) <= MAX_WORDS:
+    if len(clause.split()) <= max_words:
         return clause
     best: str | None = None
-    for match in re.finditer(r",\s|\s(?:and|when|which|with|so|then|until|while)\s", clause):
+    for match in re.finditer(r",\s|\s(?:and|but|because|when|which|with|so|then|until|while)\s", clause):
         prefix = clause[:match.start()]
-        if 4 <= len(prefix.split()) <= MAX_WORDS and (best is None or len(prefix) > len(best)):
+        if 4 <= len(prefix.split()) <= max_words and (best is None or len(prefix) > len(best)):
             best = prefix
     return best
 
@@ -207,6 +209,12 @@ _AHEAD = re.compile(r"(?i)\b(?:need to|have to|want to|going to|gonna|tomorrow|t
                     r"i'?ll|can'?t wait|looking forward)\b")
 
 
+ARRANGED = (r"i'?m \w+ing (?:\w+ ){0,5}(?:tomorrow|tonight|later|this (?:weekend|evening|afternoon)|next week|"
+            r"on (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday))")
+"""An arrangement in the present tense ("I'm calling pest control tomorrow"): a plan, for the listener
+and the casual responder's plan patterns."""
+
+
 def tense_of(text: str) -> str:
     """"ahead" (something coming up), "past" (something that happened) or "now", for choosing a question
     that fits ("How did it go?" only after something happened)."""
@@ -234,8 +242,6 @@ def tidy(said: str, max_words: int = MAX_WORDS) -> str | None:
     """A reflection fit to say back: fillers ("um", "lol", "like" before a number or a verb) and
     stutters ("the the") taken out, typos corrected (``responders.spelling``), cut at a clause boundary
     when longer than ``max_words``; None when a word cannot be corrected or no cut fits."""
-    from emotion_agent.responders.spelling import correct
-
     words = said.split()
     out: list[str] = []
     for k, word in enumerate(words):
@@ -260,11 +266,15 @@ def tidy(said: str, max_words: int = MAX_WORDS) -> str | None:
                 return None
             word = word.replace(core, fixed, 1)
         out.append(word)
-    if len(out) > max_words:  # cut at the last clause boundary that fits
-        cuts = [k for k in range(4, max_words + 1) if out[k - 1].endswith(",") or
-                (k < len(out) and out[k].lower() in ("and", "but", "so", "then", "when", "which", "because"))]
-        out = out[:cuts[-1]] if cuts else []
-    text = " ".join(out).strip(" ,;:")
-    if not text or len(out) < 2:
+    text = _shorten(" ".join(out), max_words) or ""  # cut at the last clause boundary that fits
+    text = text.strip(" ,;:")
+    if len(text.split()) < 2:
         return None
     return text
+
+
+def say_back(clause: str | None) -> str | None:
+    """``clause`` in the second person (``reflect``) and tidied (``tidy``): what the listener and the
+    casual responder say back."""
+    said = reflect(clause) if clause else None
+    return tidy(said) if said else None

@@ -15,7 +15,6 @@ a check takes about a millisecond per unknown word.
 from __future__ import annotations
 
 import re
-import threading
 from functools import lru_cache
 from typing import Protocol
 
@@ -28,7 +27,6 @@ class _Checker(Protocol):
     def candidates(self, word: str) -> set[str] | None: ...
 
 
-_LOCK = threading.Lock()
 _WORD = re.compile(r"^[a-z]+$")
 _KEEP = frozenset({"gonna", "wanna", "gotta", "kinda", "sorta", "dunno", "innit", "cos", "coz", "ok", "okay", "uni",
                    "telly", "mum", "mam", "nan", "gran", "grandad", "footy", "brekkie", "veg", "mins", "hrs", "pm",
@@ -51,11 +49,10 @@ _UNSURE = frozenset({"ngl", "tbh", "idk", "smh", "fr", "ong", "omg", "omfg", "wt
 
 @lru_cache(maxsize=1)
 def _checker() -> _Checker:
-    with _LOCK:
-        from spellchecker import SpellChecker
+    from spellchecker import SpellChecker
 
-        checker: _Checker = SpellChecker(distance=1)
-        return checker
+    checker: _Checker = SpellChecker(distance=1)
+    return checker
 
 
 _BRITISH = ((r"is(e|es|ed|ing|ation|ations)$", r"iz\1"), (r"ys(e|es|ed|ing)$", r"yz\1"), (r"our(s|ed|ing|ite|ites|able)?$", r"or\1"),
