@@ -276,6 +276,10 @@ def test_reply_screen_on_partial_text(policy: SafetyPolicy) -> None:
     ("wanna dieee", "want to die"),
     ("I\u2019M  Not\tOK, dont ASK", "i'm not ok, don't ask"),
     ("meet at 3pm on the 4th b4 work", "meet at 3pm on the 4th before work"),
+    # a whole message in leetspeak: digits at word edges and a lone 1 too, but not times or shorthand
+    ("i w4nt t0 d13 4nd 1 m34n 1t", "i want to die and i mean it"),
+    ("1 w4nt 2 k1ll mys3lf b4 5pm on the 2nd", "i want 2 kill myself before 5pm on the 2nd"),
+    ("need 1 more b12 tablet", "need 1 more b12 tablet"),
 ])
 def test_normalisation_undoes_misspellings_leetspeak_and_algospeak(raw: str, expected: str) -> None:
     assert normalise(raw) == expected
