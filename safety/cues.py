@@ -42,6 +42,12 @@ _CUES = (
     # no further use for things (the hallmark of risk embedded in an ordinary request)
     r"(?:not|won'?t|will not|wont) (?:be )?(?:going to |gonna )?need(?:ing)? (?:it|them|this|that|any of|anything)"
     r"(?: \w+){0,3} (?:after|anymore|any more|much longer|where)|"
+    # warning signs named in suicide-prevention guidance, added after a held-out probe's misses
+    # (calm after a decision, a time when no one can intervene, researching a method, self-harm slang)
+    r"(?:decided|settled|picked|chose|set) (?:on )?(?:a|the) (?:date|day)|made (?:up )?my mind|"
+    r"stop me|talk me out|(?:nobody|no one|noone) (?:will|would|to) (?:notice|find|know|stop|miss)|"
+    r"painless\w*|quick(?:est)? way|lethal|fatal|how many (?:would|does it|do you)|"
+    r"barcode|stripes|beans|styro|open my eyes|(?:last|only) \w+ i'?ll (?:need|use|be)|"
     # self-injury and means
     r"harm\w*|hurt\w*|cut|cuts|cutting|blade\w*|razor\w*|burn\w*|scar\w*|bleed\w*|blood|"
     r"pills?|tablets?|meds|overdos\w*|od|paracetamol|insulin|poison\w*|bleach|"
