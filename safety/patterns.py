@@ -340,6 +340,10 @@ IDIOMS: tuple[str, ...] = (
     r"trivia|ping\s*pong|football|basketball|sport|race)\b",
     r"\bshoot\s+(?:you|u|him|her|them|me|everyone)\s+(?:an?\s+|a\s+quick\s+)?(?:email|e-mail|message|text|note|line|dm)\b",
     r"\b(?:is|are|was|were|'s|'re)\s+killing\s+me\b",
+    # a farewell at work ("a goodbye message to my team", "a leaving video for my coworker")
+    r"\b(?:goodbye|farewell|leaving)\s+(?:messages?|videos?|cards?|speech|notes?|e-?mails?|posts?)\s+(?:to|for)\s+"
+    r"(?:my|the|our|a)\s+(?:\w+\s+)?(?:team|colleagues?|co-?workers?|class|students|staff|office|department|"
+    r"boss|manager|clients?|customers?)\b",
 )
 """Figures of speech blanked before matching (they would otherwise trip a current or future rule)."""
 
