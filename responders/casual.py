@@ -48,9 +48,17 @@ _PLAN = re.compile(r"(?i)\b(?:i'?ll|i will|i'?m (?:\w+ )?going to|im (?:\w+ )?go
 _LUCK = re.compile(r"(?i)\b(?:wish me luck|fingers crossed|here goes)\b")
 _IDIOM = re.compile(r"(?i)\b(?:i'?ll take it|i'?ll live|i'?ll never)\b")
 _NOT_PLAN = re.compile(r"(?i)\b(?:if|unless|worr\w+|scared|what if|never)\b")
-_QUESTION_START = re.compile(r"(?i)^\W*(?:how|what|why|where|which|who|when|is it|is that|are you|do you|did you|"
+_QUESTION_START = re.compile(r"(?i)^\W*(?:(?:anyway|so|and|ok|okay|but|right|well|oh)\W+)*(?:how|what|why|where|which|who|when|is it|is that|are you|do you|did you|"
                              r"would you|could you|can you|should i|have you|any (?:tips|ideas|recommendations))\b")
-_ABOUT_BOT = re.compile(r"(?i)\b(?:are you|do you|have you|would you|what about you|and you|you up to|your (?:weekend|day|plans))\b")
+_ABOUT_BOT = re.compile(r"(?i)\b(?:are you|do you|have you|would you|what about you|and you|you up to|you been up to|"
+                        r"your (?:week|weekend|day|night|evening|morning|plans)|any plans (?:for|this)|"
+                        r"how(?:'s| is| are| have) (?:you|things|life|it going))\b")
+_INVITE = re.compile(r"(?i)\b(?:fancy (?:a|an|coming|joining|grabbing|going|meeting)|wanna (?:come|join|grab|get|go|meet)|"
+                     r"(?:want|like) to (?:come|join|grab|meet)|come with (?:me|us)|join (?:me|us)|you in\b|are you in\b|"
+                     r"you coming\b|up for (?:a|it)\b)")
+_CELEBRATE = re.compile(r"(?i)\b(?:celebrat\w*|party|toast|drinks?|bubbly|champagne|prosecco)\b")
+_HOW_ARE_YOU = re.compile(r"(?i)\bhow(?:'s| is| are| have)? (?:are you|you doing|you been|it going|things|life)\b")
+_FREE_TIME = re.compile(r"(?i)\bwhat would you do (?:with|on|if)\b")
 _SEEN = re.compile(r"(?i)\b(?:did|have) you (?:see|seen|hear|heard|watch|watched|catch)\b")
 _IDEAS = re.compile(r"(?i)\b(?:any (?:ideas|tips|recommendations|suggestions)|what should i|which (?:one|should)|"
                     r"should i|what would you)\b")
@@ -166,11 +174,25 @@ class CasualResponder:
 
     @staticmethod
     def _question(text: str, feeling: str, said_before: Sequence[str]) -> str:
+        if _INVITE.search(text):  # asked along: glad to be asked, honest that it cannot come, no invented plans
+            if _CELEBRATE.search(text):
+                return pick(("I'd be there in a heartbeat if I could! Raise one for me, you've earned it.",
+                             "If only I could come! Have a brilliant time celebrating, you deserve it."),
+                            text, said_before)
+            return pick(("Ha, I'd be there if I could! Who else is going?",
+                         "I wish I could come along! Where are you thinking?"), text, said_before)
+        if _FREE_TIME.search(text):  # a friend answers a hypothetical with a general, harmless choice
+            return pick(("If it were me? A lie-in, a long walk and a big lunch somewhere. What's tempting you?",
+                         "Honestly? Something slow: a lie-in and a good meal. What are you leaning towards?"),
+                        text, said_before)
         if _SEEN.search(text):
             return pick(("Go on, fill me in: what happened?", "Tell me everything. What happened?"), text, said_before)
         if _IDEAS.search(text):
             return pick(("Ooh, tough one. What are you leaning towards?",
                          "Honestly, whatever sounds most fun to you. What's tempting you?"), text, said_before)
+        if _HOW_ARE_YOU.search(text) and not _ABOUT_BOT.search(_HOW_ARE_YOU.sub("", text)):
+            return pick(("All good on my side, thanks for asking! How are you doing?",
+                         "Can't complain, thanks! How about you, how's it going?"), text, said_before)
         if _ABOUT_BOT.search(text):
             return pick(("Nothing to report from me, I'd much rather hear yours. What are you up to?",
                          "Ha, I'm all ears rather than news. How about you?"), text, said_before)

@@ -103,3 +103,20 @@ def test_long_news_is_said_back_up_to_a_clause_boundary_and_plain_news_gets_no_c
     out = reply("went to the beach today and a seagull took my chips right out of my hand", "surprised")
     assert "you went to the beach today" in out.lower()
     assert not re.search(r"(?i)amazing|love that|brilliant", reply("my boyfriend says i'm a criminal", "neutral"))
+
+
+def test_invitations_and_questions_about_the_bot_get_a_friends_answer_without_an_invented_life() -> None:
+    guard = ReplyGuard()
+    invite = reply("passed my driving test!! drinks on saturday, you in?", "happy")
+    assert invite.startswith(("I'd be there", "If only I could")) and ("celebrat" in invite or "earned" in invite)
+    plain = reply("wanna come to the pub quiz on thursday?")
+    assert "if i could" in plain.lower() and plain.count("?") == 1
+    for text in ("how have you been?", "anyway how's it going"):
+        out = reply(text)
+        assert "how are you" in out.lower() or "how about you" in out.lower(), out
+    week = reply("anyway enough about me, how was your weekend?")
+    assert "yours" in week or "how about you" in week.lower(), week
+    hypothetical = reply("what would you do if you had a whole day off tomorrow?")
+    assert "?" in hypothetical and "couldn't tell you" not in hypothetical
+    for out in (invite, plain, week, hypothetical):
+        assert not guard.check(out, [Turn("user", "hello")]), out
