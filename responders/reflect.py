@@ -24,7 +24,8 @@ _LEAD = re.compile(r"(?i)^(?:(?:um+|uh+|erm+|so|and|but|like|honestly|tbh|ok|oka
                    r"youre right|that'?s fair|thats fair|"
                    r"just|anyway|oh|lol|haha+|right|basically|literally|it'?s just that|it'?s just|its just)"
                    r"\b[\s,]*)+")
-_TRAIL = re.compile(r"(?i)(?:[\s,]*\b(?:lol|lmao|haha+|tbh|honestly|idk|really|though|tho|i guess|"
+_TRAIL = re.compile(r"(?i)(?:[\s,]*\b(?:lol|lmao|haha+|tbh|honestly|idk|really|though|tho|i guess|i think|i reckon|"
+                    r"i suppose|"
                     r"or something|or whatever|you know|x+)\b)+[\s.!?,:)(]*$|[\s.!?,:;)(]+$")
 _FIRST_PERSON = re.compile(r"(?i)\b(?:i|i'm|im|i've|ive|i'd|i'll|me|my|myself|we|we're|our|us)\b")
 _SECOND_PERSON = re.compile(r"(?i)\b(?:you|your|you're|youre|yours|u|ur)\b")
@@ -189,6 +190,9 @@ def reflect(clause: str) -> str | None:
                                          out[1].lower() in _PAST_VERBS):
         out[0] = out[0].lower()
         out.insert(0, "you")  # "started learning guitar": the user dropped the "I"
+    elif out[0].lower() in ("gonna", "going") and len(out) > 2 and (out[0].lower() == "gonna" or out[1].lower() == "to") \
+            and "be" not in (out[1].lower(), out[2].lower()):  # "gonna be rough": the subject is "it"
+        out[0:1 if out[0].lower() == "gonna" else 2] = ["you're", "going", "to"]  # "gonna have a nap": "I'm" dropped
     first = out[0].lower()
     if first in _LOWER_START or (len(first) > 4 and first.endswith(("ing", "ed", "ly"))):
         out[0] = first
