@@ -224,7 +224,7 @@ def test_tidy_takes_out_fillers_stutters_and_typos() -> None:
 
 def test_a_dropped_im_going_to_and_a_trailing_i_think_are_said_back_in_full() -> None:
     say_back = reflect_module.say_back
-    assert say_back("gonna have a nap now i think") == "you're going to have a nap now"
+    assert say_back(reflect_module.best_clause("yeah. gonna have a nap now i think")) == "you're going to have a nap now"
     assert say_back("going to try and stay positive") == "you're going to try and stay positive"
     assert say_back("gonna be rough tomorrow") == "gonna be rough tomorrow"  # the subject is "it", not "I"
 
