@@ -71,6 +71,9 @@ _CUES: tuple[tuple[str, re.Pattern[str]], ...] = tuple((name, re.compile(pattern
     ("amused", r"(?:\b(?:lmao+\w*|lmfao|haha+\w*|hehe+|hilarious|so funny|cracking up|in stitches|"
                r"crying laughing|rofl)\b|\U0001F602|\U0001F923|\U0001F606|\U0001F605)"),
 ))
+_NEGATED = re.compile(r"(?i)\b(?:didn'?t|did not|wasn'?t|weren'?t|no longer|not as|without|less)\s+(?:\w+\s+){0,3}$")
+"""Words that undo a negative feeling named right after them."""
+_SILVER = re.compile(r"(?i)\b(?:at least|thankfully|luckily|on the bright side|the good news is)\b")
 _FROM_LABEL = {"sad": "low", "fearful": "worried", "angry": "angry", "disgusted": "hurt",
                "happy": "glad", "surprised": "surprised", "neutral": "neutral"}
 NEGATIVE_FEELINGS = frozenset({"lonely", "grief", "tired", "overwhelmed", "worried", "angry", "grossed", "hurt",
@@ -183,7 +186,10 @@ def feeling_of(text: str, estimate: EmotionEstimate | None) -> tuple[str, bool]:
     if but and any(pattern.search(after) for _, pattern in _CUES):
         text = after
     for name, pattern in _CUES:
-        if pattern.search(text):
+        found = pattern.search(text)
+        if found:
+            if name in NEGATIVE_FEELINGS and _NEGATED.search(text[:found.start()]):
+                continue  # "didn't have that anxious feeling", "no longer scared": the feeling is gone
             if name in POSITIVE_FEELINGS | {"amused"} and estimate is not None and not estimate.uncertain \
                     and str(estimate.label) in ("sad", "fearful", "angry", "disgusted") and \
                     float(estimate.confidence) >= 0.6:
@@ -257,7 +263,9 @@ class ListenerResponder:
         if feeling == "amused":
             return self._amused(text, said_before)
         if feeling in POSITIVE_FEELINGS and cued:
-            return self._good_news(text, said, feeling, said_before)
+            pattern = dict(_CUES)[feeling]
+            news = next((c for c in clauses(text) if pattern.search(c)), None)
+            return self._good_news(text, say_back(news) if news else said, feeling, said_before)
         if feeling == "grief" and said:
             first = pick((f"I'm so sorry to hear that {said}.", f"I'm so sorry; {said}."),
                           text, said_before)
@@ -299,6 +307,10 @@ class ListenerResponder:
     def _reflect(self, text: str, said: str, feeling: str, said_before: Sequence[str]) -> str:
         question = self._question(feeling, text, said_before)
         capital = said[0].upper() + said[1:]
+        if _SILVER.search(said):  # "rent's paid at least": the bright spot, not more trouble
+            first = pick((f"{capital}, and that's something.", f"Well, {said}; that's something at least."),
+                         text, said_before)
+            return f"{first} {question}"
         if feeling in NEGATIVE_FEELINGS or feeling == "surprised":
             word = self._word(feeling, text)
             noun = word if not word.startswith("like ") else "a lot"

@@ -276,3 +276,12 @@ def test_no_as_a_determiner_is_kept_in_a_reflection() -> None:
     assert clauses("no one called me back") == ["no one called me back"]
     assert best_clause("no running for six weeks though which is annoying") == "no running for six weeks"
     assert clauses("no, i'm fine really") == ["i'm fine"]
+
+
+def test_a_bright_spot_a_feeling_that_is_gone_and_the_clause_with_the_good_news() -> None:
+    bright = reply("ten quid left till friday. rent's paid at least", "sad", "companion")
+    assert "that's something" in bright and not re.search(r"(?i)worrying|nerve-racking|tough", bright), bright
+    gone = reply("i didn't have that anxious feeling this morning", "neutral", "checkin")
+    assert not re.search(r"(?i)nerve-racking|worr|unsettling|steadier", gone), gone
+    news = reply("went to the climbing wall and actually loved it. i usually hate trying new things", "happy", "checkin")
+    assert "loved it" in news and "hate" not in news, news
