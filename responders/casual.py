@@ -74,12 +74,21 @@ _WIN = re.compile(r"(?i)\b(?:won|we won|passed|nailed it|smashed it|got the (?:j
                   r"got accepted|engaged|promoted|promotion|got a (?:new )?job)\b")
 _QUESTIONS = {
     "good": ("How does it feel?", "What happens next?", "Are you celebrating?"),
-    "bad": ("What are you going to do?", "Are you okay?", "How are you feeling about it now?"),
-    "annoyed": ("What a pain.", "Ugh, classic.", "What are you going to do?"),
+    "bad": ("That's so rubbish.", "Gutted for you.", "What a shame."),
+    "distress": ("Are you okay?", "How are you doing now?", "Are you alright?"),
+    "scared": ("That sounds so stressful.", "Eek, that's nerve-racking.", "Fingers crossed it's okay."),
+    "annoyed": ("What a pain.", "Classic.", "What are you going to do?", "So annoying."),
+    "gross": ("That's grim.", "Gross.", "I'm wincing for you."),
     "surprised": ("Then what?", "What did you do?", "How did that happen?"),
     "past": ("Then what?", "What happened next?", "Ha, and then?"),
 }
 
+
+_DISTRESS = re.compile(r"(?i)\b(?:devastated|heartbroken|crying|cried|in tears|hurt|injured|hospital|"
+                       r"really upset|so upset|awful day|worst day)\b")
+"""Trouble that deserves "are you okay?"; a small annoyance or a disappointment does not (the raters
+marked "Are you okay?" after a disappointing film as not what a friend says)."""
+_SILVER = re.compile(r"(?i)\b(?:at least|thankfully|luckily)\b")
 
 _UNFOLDING = re.compile(r"(?i)^\W*(?:and|so|then|and then|so then|after that|next thing|anyway|but then)\b")
 _ASKED_ON = re.compile(r"(?i)(?:then what|what happened next|and then\?|go on|tell me|all ears|fill me in|what happened\?)")
@@ -100,6 +109,18 @@ def _tail(text: str, feeling: str, lead: str, said_before: Sequence[str]) -> str
     return pick(_CHEERS, text, said_before) if feeling in POSITIVE_FEELINGS or feeling == "amused" else ""
 
 
+def _trouble(text: str, feeling: str) -> str:
+    """Which reaction a bit of trouble gets: a groan (annoyed), a wince (gross), worry for a scare, a
+    check that they are okay for real distress, otherwise sympathy without a question."""
+    if feeling == "grossed":
+        return "gross"
+    if feeling == "angry":
+        return "annoyed"
+    if _DISTRESS.search(text):
+        return "distress"
+    return "scared" if feeling == "worried" else "bad"
+
+
 class CasualResponder:
     """React + say it back + at most one question (module docstring); deterministic, microseconds."""
 
@@ -112,6 +133,8 @@ class CasualResponder:
         text = user_text(history)
         said_before = [t.text for t in history if t.role == "assistant"]
         feeling, cued = feeling_of(text, estimate)
+        if not cued and feeling == "hurt" and estimate is not None and str(estimate.label) == "disgusted":
+            feeling = "grossed"  # in casual chat disgust is mostly "ew" (fish in the microwave), not a moral hurt
         if _WIN.search(text) and feeling not in NEGATIVE_FEELINGS:
             feeling, cued = "proud", True
         untagged, _, question = question_parts(text, _TAG, _QUESTION_START)
@@ -150,7 +173,7 @@ class CasualResponder:
                 return f"{great}, {said}! {follow}"
             return f"{great}! {follow}"
         if said is None:
-            follow = pick(_QUESTIONS["bad"], text, said_before)
+            follow = pick(_QUESTIONS[_trouble(text, feeling)], text, said_before)
             lead = pick(("Oh no.", "Ugh, that's rough."), text, said_before) if feeling in NEGATIVE_FEELINGS else \
                 pick(("Ha, fair.", "Oh nice.", "Ha, love it."), text, said_before) if feeling == "glad" and cued else \
                 pick(("Ha, fair enough.", "Oh really?", "Ah, okay."), text, said_before)
@@ -158,12 +181,18 @@ class CasualResponder:
                 follow = _tail(text, feeling, lead, said_before)
             return lead if lead.endswith("?") else f"{lead} {follow}".strip()
         if feeling in NEGATIVE_FEELINGS:
-            lead = pick((f"Ugh, {said}.", f"Oh no, {said}.", f"Ugh, {said}; that's so annoying.")
-                        if feeling in ("angry", "grossed") else
+            if _SILVER.search(said):  # "my boss is understanding at least": the bright spot
+                return pick((f"Well, {said}, that's something.", f"Ah, {said}; small mercies."), text, said_before)
+            trouble = _trouble(text, feeling)
+            lead = pick((f"Ew, {said}.", f"Eww, {said}.") if trouble == "gross" else
+                        (f"Ugh, {said}.", f"Oh no, {said}.", f"Ugh, {said}; that's so annoying.")
+                        if trouble == "annoyed" else
                         (f"Oh no, {said}.", f"Ugh, {said}; that's rough.", f"Oh no, that's rough: {said}."),
                         text, said_before)
-            groans = _QUESTIONS["annoyed"] if feeling in ("angry", "grossed") else _QUESTIONS["bad"]
-            return f"{lead} {pick(groans, text, said_before)}"
+            tails = [q for q in _QUESTIONS[trouble] if not (lead.startswith("Ugh") and q.startswith("Ugh"))]
+            if "annoying" in lead:
+                tails = [q for q in tails if "annoying" not in q]
+            return f"{lead} {pick(tails, text, said_before)}"
         if feeling == "surprised":
             lead = pick((f"No way, {said}!", f"Wait, {said}?", f"Seriously, {said}?"), text, said_before)
             return lead if lead.endswith("?") else f"{lead} {pick(_QUESTIONS['surprised'], text, said_before)}"

@@ -120,3 +120,16 @@ def test_invitations_and_questions_about_the_bot_get_a_friends_answer_without_an
     assert "?" in hypothetical and "couldn't tell you" not in hypothetical
     for out in (invite, plain, week, hypothetical):
         assert not guard.check(out, [Turn("user", "hello")]), out
+
+
+def test_small_trouble_gets_a_friends_groan_or_wince_not_are_you_okay() -> None:
+    film = reply("saw the new spy film last night. honestly a bit of a letdown", "sad")
+    assert "okay" not in film.lower() and film.startswith(("Oh no", "Ugh")), film
+    gross = reply("someone on the bus is clipping their toenails", "disgusted")
+    assert gross.startswith(("Ew", "Eww")), gross
+    annoyed = reply("the printer jammed again right before my deadline", "angry")
+    assert annoyed.count("Ugh") <= 1 and "annoying. So annoying" not in annoyed, annoyed
+    hurt = reply("fell off my bike on the way home and ended up in hospital", "sad")
+    assert "?" in hurt, hurt  # real trouble still gets a check
+    bright = reply("train got cancelled but my boss is fine with it at least", "angry")
+    assert "at least" in bright and "annoying" not in bright, bright
