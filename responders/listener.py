@@ -65,7 +65,7 @@ _CUES: tuple[tuple[str, re.Pattern[str]], ...] = tuple((name, re.compile(pattern
               r"got the job|got in|first time in|first \w+ in (?:ages|years|months))\b"),
     ("relieved", r"\b(?:relieved|relief|feel(?:ing)? (?:a bit |a lot |much |loads )?better|less (?:scared|worried|scary)|phew|weight off|all clear|came back (?:fine|normal|clear)|finally\W*$|"
                  r"all normal|turned out fine)\b"),
-    ("glad", r"\b(?:happy|great|brilliant|amazing|excited|can'?t wait|cant wait|lovely|fun|good day|"
+    ("glad", r"\b(?:happy|great(?! deal)|brilliant|amazing|excited|can'?t wait|cant wait|lovely|fun|good day|"
              r"really good|so good|best (?:day|trip|night|thing|weekend|time|news)|yay|woo+|love(?:d)? it)\b"),
     # laughing at one's own story ("lol" alone softens anything, so it is not a cue)
     ("amused", r"(?:\b(?:lmao+\w*|lmfao|haha+\w*|hehe+|hilarious|so funny|cracking up|in stitches|"

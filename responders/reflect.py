@@ -187,10 +187,14 @@ def reflect(clause: str) -> str | None:
         previous = low if low.isalpha() or "'" in low else previous
     if not out:
         return None
-    if out[0].lower() in _PAST_VERBS or out[0].lower() in _SUBJECTLESS or (out[0].lower() in _ADVERBS and len(out) > 1 and
-                                         out[1].lower() in _PAST_VERBS):
+    object_next = len(out) > 1 and out[1].lower() in ("you", "yourself")  # "took me 3 weeks": the subject is "it"
+    if (out[0].lower() in _PAST_VERBS and not object_next) or out[0].lower() in _SUBJECTLESS or \
+            (out[0].lower() in _ADVERBS and len(out) > 1 and out[1].lower() in _PAST_VERBS):
         out[0] = out[0].lower()
         out.insert(0, "you")  # "started learning guitar": the user dropped the "I"
+    elif out[0].lower() in _PAST_VERBS and object_next:
+        out[0] = out[0].lower()
+        out.insert(0, "it")
     elif out[0].lower() in ("gonna", "going") and len(out) > 2 and (out[0].lower() == "gonna" or out[1].lower() == "to") \
             and "be" not in (out[1].lower(), out[2].lower()):  # "gonna be rough": the subject is "it"
         out[0:1 if out[0].lower() == "gonna" else 2] = ["you're", "going", "to"]  # "gonna have a nap": "I'm" dropped

@@ -227,6 +227,7 @@ def test_a_dropped_im_going_to_and_a_trailing_i_think_are_said_back_in_full() ->
     assert say_back(reflect_module.best_clause("yeah. gonna have a nap now i think")) == "you're going to have a nap now"
     assert say_back("going to try and stay positive") == "you're going to try and stay positive"
     assert say_back("gonna be rough tomorrow") == "gonna be rough tomorrow"  # the subject is "it", not "I"
+    assert say_back("took me three weeks") == "it took you three weeks"  # not "you took you"
 
 
 def test_echoes_do_not_copy_typos_or_fillers() -> None:
