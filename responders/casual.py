@@ -176,7 +176,10 @@ class CasualResponder:
             follow = pick(_QUESTIONS[_trouble(text, feeling)], text, said_before)
             lead = pick(("Oh no.", "Ugh, that's rough."), text, said_before) if feeling in NEGATIVE_FEELINGS else \
                 pick(("Ha, fair.", "Oh nice.", "Ha, love it."), text, said_before) if feeling == "glad" and cued else \
-                pick(("Ha, fair enough.", "Oh really?", "Ah, okay."), text, said_before)
+                pick(("Ha, love it!", "Oh nice!", "Ha, brilliant!"), text, said_before) if feeling in POSITIVE_FEELINGS \
+                else pick(("Ha, fair enough.", "Oh really?", "Ah, okay."), text, said_before)
+            if feeling in POSITIVE_FEELINGS and not cued:
+                return lead  # "Ah, okay. That's brilliant." read as filler: one warm reaction instead
             if feeling not in NEGATIVE_FEELINGS:
                 follow = _tail(text, feeling, lead, said_before)
             return lead if lead.endswith("?") else f"{lead} {follow}".strip()

@@ -71,8 +71,13 @@ _CUES: tuple[tuple[str, re.Pattern[str]], ...] = tuple((name, re.compile(pattern
     ("amused", r"(?:\b(?:lmao+\w*|lmfao|haha+\w*|hehe+|hilarious|so funny|cracking up|in stitches|"
                r"crying laughing|rofl)\b|\U0001F602|\U0001F923|\U0001F606|\U0001F605)"),
 ))
-_NEGATED = re.compile(r"(?i)\b(?:didn'?t|did not|wasn'?t|weren'?t|no longer|not as|without|less)\s+(?:\w+\s+){0,3}$")
+_NEGATED = re.compile(r"(?i)\b(?:didn'?t|did not|don'?t|do not|wasn'?t|weren'?t|no longer|not as|without|less)\s+(?:\w+\s+){0,3}$")
 """Words that undo a negative feeling named right after them."""
+_HAPPY_TOO = re.compile(r"(?i)^(?:cr(?:y|ied|ying)\b|can'?t stop thinking|worr\w* for nothing|scared than|"
+                        r"nervous\b(?=.*\bexcit))")
+"""Negative cue words that happy news uses too (happy tears, "can't stop thinking about it"); they, and any
+worry word ("all that worrying for nothing", "scared to eat it, it's so pretty"), give way to a confident
+happy reading.  Sadness, hurt and annoyance words do not ("he looked so sad with the burnt pan")."""
 _SILVER = re.compile(r"(?i)\b(?:at least|thankfully|luckily|on the bright side|the good news is)\b")
 _FROM_LABEL = {"sad": "low", "fearful": "worried", "angry": "angry", "disgusted": "hurt",
                "happy": "glad", "surprised": "surprised", "neutral": "neutral"}
@@ -129,6 +134,7 @@ _QUESTIONS: dict[str, tuple[str, ...]] = {
     "remembering": ("What else do you remember?", "How are you holding up today?",
                     "What do you miss most?"),
     "amused": ("Then what happened?", "What happened next?", "Ha, and then?"),
+    "light": ("Tell me more?", "How are you feeling about it?", "How has that been for you?"),
     "glad": ("How does it feel?", "What's been the best part so far?", "What's next for you with it?"),
     "proud": ("How does it feel?", "What made the difference, do you think?", "How are you feeling about it now?"),
     "relieved": ("How are you feeling now it's over?", "What will you do with the extra headspace?",
@@ -190,6 +196,10 @@ def feeling_of(text: str, estimate: EmotionEstimate | None) -> tuple[str, bool]:
         if found:
             if name in NEGATIVE_FEELINGS and _NEGATED.search(text[:found.start()]):
                 continue  # "didn't have that anxious feeling", "no longer scared": the feeling is gone
+            if (name == "worried" or _HAPPY_TOO.search(found.group(0) + text[found.end():found.end() + 14])) \
+                    and estimate is not None and not estimate.uncertain and str(estimate.label) == "happy" \
+                    and float(estimate.confidence) >= 0.6:
+                continue  # "I might cry a bit" (proud), "scared to eat it, it's so pretty": read as happy
             if name in POSITIVE_FEELINGS | {"amused"} and estimate is not None and not estimate.uncertain \
                     and str(estimate.label) in ("sad", "fearful", "angry", "disgusted") and \
                     float(estimate.confidence) >= 0.6:
@@ -320,8 +330,10 @@ class ListenerResponder:
             first = pick(shapes, text, said_before)
             return f"{first} {question}"
         shapes = (f"So {said}.", f"It sounds like {said}.", f"Okay, so {said}.")
-        if feeling == "light":
-            shapes = (f"Ah, so {said}.", f"Oh nice, {said}.", f"Okay, {said}.")
+        if feeling == "light":  # the fused emotion is happy, the words do not say so: warm, without judging the news
+            shapes = (f"Oh nice, {said}!", f"Ah, {said}!", f"Aw, {said}!") if self.style == "companion" else \
+                (f"Oh nice, {said}.", f"Ah, so {said}.", f"Okay, {said}.")
+            question = pick(_QUESTIONS["light"], text, said_before)
         return f"{pick(shapes, text, said_before)} {question}"
 
     def _good_news(self, text: str, said: str | None, feeling: str, said_before: Sequence[str]) -> str:

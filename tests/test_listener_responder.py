@@ -286,3 +286,11 @@ def test_a_bright_spot_a_feeling_that_is_gone_and_the_clause_with_the_good_news(
     assert not re.search(r"(?i)nerve-racking|worr|unsettling|steadier", gone), gone
     news = reply("went to the climbing wall and actually loved it. i usually hate trying new things", "happy", "checkin")
     assert "loved it" in news and "hate" not in news, news
+
+
+def test_news_read_as_happy_is_met_warmly_and_a_worry_word_does_not_turn_it_into_worry() -> None:
+    proud = reply("all that stressing for nothing lol, the interview went fine", "happy", "companion")
+    assert not re.search(r"(?i)worr|steadier|nerve", proud), proud
+    light = reply("planted some tulip bulbs in the front garden today", "happy", "companion")
+    assert light.split(",")[0] in ("Oh nice", "Ah", "Aw") and "!" in light, light
+    assert "What's on your mind about it" not in light
