@@ -68,7 +68,7 @@ _SECURITY = re.compile(r"(?i)\b(?:cvv|cvc|cv2|security code|security number|pin|
                        r"(?:numbers|digits) on the back|back of (?:my|the|your) card)\b")
 _THANKS = re.compile(r"(?i)\b(?:thanks|thank you|thank u|thx|ty|cheers|much appreciated|appreciate (?:it|that|you|your))\b")
 _SHARING = re.compile(r"(?i)\b(?:do (?:i|you)|should i|shall i|can i|want me to|need me to|do you need|here(?:'s| is)|"
-                      r"it'?s|(?:my|the) \w+ (?:is|are)|i'?ll (?:send|give|type|put)|put (?:all|them|it) in|"
+                      r"it'?s(?=\s*:?\s*\w*\d)|(?:my|the) \w+ (?:is|are)|i'?ll (?:send|give|type|put)|put (?:all|them|it) in|"
                       r"(?:send|give|type|enter|share)(?: you)? (?:it|them|my|the))\b|\d{3,}")
 """Sharing a code, or asking whether to: only then is the warning on-topic ("I was putting the old password
 in by mistake" is not sharing it)."""
@@ -82,7 +82,7 @@ _STILL_UPSET = re.compile(r"(?i)\b(?:annoyed|frustrat\w*|fed up|taken (?:this|so
                           r"shouldn'?t have|not happy|disappointed|i guess)\b")
 _BYE = re.compile(r"(?i)\b(?:bye|goodbye|that's all|that is all|nothing else|have a (?:good|nice) (?:day|one)|"
                   r"close (?:the|my) (?:ticket|case|chat))\b")
-_GOOD_NEWS = re.compile(r"(?i)\b(?:worked|works now|sorted|came through|arrived|turned up|got it|fixed|resolved|"
+_GOOD_NEWS = re.compile(r"(?i)\b(?:worked|works now|it'?s working|working now|sorted|came through|arrived|turned up|got it|fixed|resolved|"
                         r"impressed|brilliant|perfect|great|amazing|love it|love them|lovely|happy with|delighted|"
                         r"pleased|thrilled|fantastic|excellent|comfier|comfiest|so comfy|better than)\b")
 _SHORT_OK = re.compile(r"(?i)^\W*(?:ok|okay|k|right|will do|noted|fine|alright|all right|great|perfect|got it)\W*$")
@@ -91,11 +91,14 @@ _YES = re.compile(r"(?i)^\W*(?:yes|yeah|yep|yup|ok|okay|sure|please|go on|go ahe
 _NO = re.compile(r"(?i)^\W*(?:no|nope|nah|not (?:yet|now|really)|i'd rather not|don't bother)\b")
 _GREETING = re.compile(r"(?i)^\W*(?:hi|hello|hey|hiya|good (?:morning|afternoon|evening)|dear)\b")
 _PROBLEM_NOW = re.compile(r"(?i)\b(?:not|never|no|still|but|broken|faulty|wrong|missing|damaged|late|charged twice|"
+                          r"dead|dying|brown|crispy|smashed|cracked|stained|ripped|torn|leak\w*|mouldy|moldy|rotten|"
+                          r"melted|crushed|dented|scratched|soaked|wet|ruined|snapped|bent|empty|half|"
                           r"doesn't|didn't|hasn't|haven't|isn't|won't|can't)\b")
 _PROBLEM = re.compile(r"(?i)\b(?:order|refund|charge|charged|bill|payment|paid|parcel|package|delivery|delivered|"
                       r"account|card|broken|faulty|late|missing|wrong|cancel|return|problem|issue|error|not working|"
                       r"hasn't|haven't|didn't|won't|can't|isn't|still|never)\b")
-_QUESTION_START = re.compile(r"(?i)^\W*(?:how|when|what|why|where|which|who|will|can|could|do|does|did|is|are|"
+_QUESTION_START = re.compile(r"(?i)^\W*(?:how|when|what|why|where|which|who|will|can|could|"
+                             r"do(?! (?:what|whatever) (?:you|u) (?:want|like))|does|did|is|are|"
                              r"should|would|have|has)\b")
 _QUESTION_ANYWHERE = re.compile(r"(?i)\b(?:what happens|what do i|what should i|how do i|how can i|can i|could i|"
                                 r"do i|should i|is it|is there|are you|do you|will i|will it|would it)\b")
@@ -114,6 +117,14 @@ _CUSTOMER_PLAN = re.compile(r"(?i)^\W*(?:ok(?:ay)?\W+|right\W+|fine\W+)?(?:i'?ll
                             r"gonna|i think i'?ll)\b(?![^.?!]*\b(?:refund|cancel|complain|report))")
 _ACCEPT = re.compile(r"(?i)\b(?:i'?ll|i will) (?:do that|take (?:it|that|you up)|go with that|wait for (?:the|a|your) "
                      r"colleague)\b")
+_SELF_BLAME = re.compile(r"(?i)\b(?:i'?m (?:such |so |a bit of |an absolute |a complete )?(?:an? )?(?:idiot|muppet|numpty|"
+                         r"plonker|fool|div)|(?:my|all my) (?:own )?fault|silly me|my (?:mistake|bad)|how stupid (?:of me|am i)|"
+                         r"i feel (?:so )?(?:stupid|silly|dumb))\b")
+"""The customer blames themselves (a wrong address, a typo): reassure before the next step."""
+_LEAVING = re.compile(r"(?i)\b(?:i'?m (?:so )?done with (?:this|you|your)|never (?:ordering|shopping|buying|using \w+) "
+                      r"(?:from |with |here )?(?:you|this|here)?\s*again|taking my (?:business|money) elsewhere|"
+                      r"(?:i'?ll|i will|going to) (?:go|shop) elsewhere|(?:i'?m )?leaving (?:you|this company|for good))\b")
+"""The customer says they are leaving: an apology and the offer left open, not a note for the colleague."""
 _CANNOT_ANSWER = "I don't want to give you a wrong answer"
 _OFFER = re.compile(r"(?i)\b(?:would you like me to pass|pass you on|bring a colleague in)\b")
 _ASKED_REF = re.compile(r"(?i)\border or account number\b")
@@ -211,7 +222,10 @@ class SupportResponder:
                     "don't have to explain it all again.")
         if request:
             return self._request(text, ack, about, ever_offered)
-        if not question and _GOOD_NEWS.search(text) and not _PROBLEM_NOW.search(text) and not sarcastic:
+        upset = estimate is not None and not estimate.uncertain and str(estimate.label) in (
+            "angry", "sad", "fearful", "disgusted") and float(estimate.confidence) >= 0.5
+        if not question and _GOOD_NEWS.search(text) and not _PROBLEM_NOW.search(text) and not sarcastic \
+                and not upset:  # "the olive tree arrived completely brown 😢" is not good news
             return "That's good to hear, thank you for letting me know. Is there anything else I can help with?"
         if not question and _SHORT_OK.search(text):
             return "Is there anything else I can help with in the meantime?"
@@ -225,6 +239,12 @@ class SupportResponder:
                     f"{who} can confirm it; would you like me to pass you on?")
             return f"{ack} I don't want to give you a wrong answer on that, but {tail}"
         step = self._next(ref, asked_ref, ever_offered)
+        if _LEAVING.search(text) and not question:
+            offer = f"If you do want a colleague to look at {ref} first, just say." if ref else \
+                "If you do want a colleague to look at it first, just say."
+            return f"I'm really sorry we've let you down. {offer}"
+        if _SELF_BLAME.search(text) and not question:
+            return f"Please don't be hard on yourself; it happens a lot. {step}"
         said = _said_back(text)
         if ever_offered and last_bot.endswith(step):  # nothing new to ask: note it for the colleague
             if said:

@@ -191,3 +191,17 @@ async def test_a_missing_reply_model_only_affects_the_turns_routed_to_it(
         assert reply.fallback_reason is None
     else:
         assert reply.fallback_reason is not None and reason in reply.fallback_reason
+
+
+def test_damage_is_never_good_news_and_self_blame_and_leaving_get_their_own_answer() -> None:
+    for text, label in (("the lamp I ordered arrived with the shade all dented 😢", "sad"),
+                        ("THE FRIDGE ARRIVED WITH A CRACKED DOOR", "angry"),
+                        ("the roses arrived today, every single one brown", None)):
+        reply = talk(text, label=label)[0]
+        assert "good to hear" not in reply.lower() and reply.endswith("talking about?"), reply
+    blame = talk("I typed my own postcode wrong, I'm such a muppet", label="sad")[0]
+    assert blame.startswith("Please don't be hard on yourself") and blame.count("?") <= 1
+    leaving = talk("order KT-5521 never came", "Honestly I'm done with this company.", label="angry")[1]
+    assert "sorry" in leaving.lower() and "KT-5521" in leaving and "Noted" not in leaving
+    changed = talk("it's working now, and I changed the password", label="happy")[0]
+    assert "security code" not in changed and "good to hear" in changed
