@@ -19,9 +19,10 @@ MIN_WORDS = 3
 
 _SPLIT_SENTENCES = re.compile(r"(?<=[.!?])\s+|\s*[;\n]\s*|\s+[-–—]+\s+|\s*…\s*|\.{2,}\s*")
 _SPLIT_CLAUSES = re.compile(r"(?i),?\s+(?:but|because|cos|cause|although|though|except)\s+|,\s+(?:and\s+)?so\s+")
-_LEAD = re.compile(r"(?i)^(?:(?:um+|uh+|erm+|so|and|but|like|honestly|tbh|ok|okay|well|yeah|yes|no(?=\s*[,.!?;])|i mean|i think|"
+_LEAD = re.compile(r"(?i)^(?:(?:um+|uh+|erm+|so|and|but|like|honestly|tbh|ok|okay|well|yeah|yes|no(?=\s*[,.!?;])|i mean|"
                    r"oh my (?:god|gosh|days)|omg|oh god|my god|"
-                   r"i guess|i suppose|also|plus|then|hi|hey|hello|hiya|alright|all right|sure|cool|that'?s true|thats true|true|fair enough|fair|good point|you'?re right|"
+                   r"i guess|i suppose|i think(?=\s+(?:i'?m|im|i am|i'?ll|ill|i will|i feel|i just|i want|i need|maybe|"
+                   r"i should|i could|i might|i'?d)\b)|also|plus|then|hi|hey|hello|hiya|alright|all right|sure|cool|that'?s true|thats true|true|fair enough|fair|good point|you'?re right|"
                    r"youre right|that'?s fair|thats fair|"
                    r"just|anyway|oh|lol|haha+|right|basically|literally|it'?s just that|it'?s just|its just)"
                    r"\b[\s,]*)+")

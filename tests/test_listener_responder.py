@@ -228,6 +228,10 @@ def test_a_dropped_im_going_to_and_a_trailing_i_think_are_said_back_in_full() ->
     assert say_back("going to try and stay positive") == "you're going to try and stay positive"
     assert say_back("gonna be rough tomorrow") == "gonna be rough tomorrow"  # the subject is "it", not "I"
     assert say_back("took me three weeks") == "it took you three weeks"  # not "you took you"
+    best = reflect_module.best_clause
+    # a guess about what happened stays a guess; a hedge on one's own feeling is left out
+    assert say_back(best("my offer is AAB. i think i messed up chem paper 2")) == "you think you messed up chem paper 2"
+    assert say_back(best("i think i'm scared it won't work")) == "you're scared it won't work"
 
 
 def test_echoes_do_not_copy_typos_or_fillers() -> None:
