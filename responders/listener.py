@@ -78,6 +78,9 @@ _HAPPY_TOO = re.compile(r"(?i)^(?:cr(?:y|ied|ying)\b|can'?t stop thinking|worr\w
 """Negative cue words that happy news uses too (happy tears, "can't stop thinking about it"); they, and any
 worry word ("all that worrying for nothing", "scared to eat it, it's so pretty"), give way to a confident
 happy reading.  Sadness, hurt and annoyance words do not ("he looked so sad with the burnt pan")."""
+_LASTING = re.compile(r"(?i)\b(?:feel\w*|felt|been|lately|recently|always|all the time|every (?:day|night|morning)|"
+                      r"for (?:weeks|months|ages|days|a while)|keep|kept|since|again|anymore|these days)\b")
+"""A feeling or state that lasts: only then is "How long…?" a fitting question."""
 _SILVER = re.compile(r"(?i)\b(?:at least|thankfully|luckily|on the bright side|the good news is)\b")
 _FROM_LABEL = {"sad": "low", "fearful": "worried", "angry": "angry", "disgusted": "hurt",
                "happy": "glad", "surprised": "surprised", "neutral": "neutral"}
@@ -126,7 +129,7 @@ _QUESTIONS: dict[str, tuple[str, ...]] = {
             "How are you holding up?",
             "How long have you been feeling like this?"),
     "neutral": ("How are you feeling about it?",
-                "What's on your mind about it?",
+                "Tell me a bit more?",
                 "How has that been for you?"),
     "surprised": ("How are you feeling about it?",
                   "What do you make of it?",
@@ -300,7 +303,12 @@ class ListenerResponder:
         """One question for the feeling.  (Asking about plain news by its tense instead, "How did it go?",
         was tried for the companion and rated worse on the training conversations: it guessed the
         tense wrong too often.)"""
-        return pick(_QUESTIONS.get(feeling, _QUESTIONS["neutral"]), text, said_before)
+        options = list(_QUESTIONS.get(feeling, _QUESTIONS["neutral"]))
+        if not _LASTING.search(text):  # "How long have you been feeling like this?" about a flat loaf
+            options = [q for q in options if not q.startswith("How long")] or options
+        if tense_of(text) == "past":  # "How has that been for you?" about a one-off event
+            options = [q for q in options if "has that been" not in q] or options
+        return pick(options, text, said_before)
 
     def _amused(self, text: str, said_before: Sequence[str]) -> str:
         """A joke or a funny story: laugh along, and keep a story going."""

@@ -298,3 +298,14 @@ def test_news_read_as_happy_is_met_warmly_and_a_worry_word_does_not_turn_it_into
     light = reply("planted some tulip bulbs in the front garden today", "happy", "companion")
     assert light.split(",")[0] in ("Oh nice", "Ah", "Aw") and "!" in light, light
     assert "What's on your mind about it" not in light
+
+
+def test_how_long_is_asked_only_of_a_lasting_feeling_and_how_has_that_been_not_of_a_one_off_event() -> None:
+    for text in ("we broke up last night", "my sourdough came out flat as a pancake", "the vet rang with bad news"):
+        for style in ("checkin", "companion"):
+            said = reply(text, "sad", style)
+            assert "How long" not in said, said
+    event = reply("went to the open evening at the college yesterday", "neutral", "checkin")
+    assert "has that been" not in event, event
+    lasting = [reply(f"i've been feeling really low for weeks now {n}", "sad", "checkin") for n in range(6)]
+    assert any("How long" in said for said in lasting)  # still asked when the feeling lasts
