@@ -89,6 +89,10 @@ _DISTRESS = re.compile(r"(?i)\b(?:devastated|heartbroken|crying|cried|in tears|h
 """Trouble that deserves "are you okay?"; a small annoyance or a disappointment does not (the raters
 marked "Are you okay?" after a disappointing film as not what a friend says)."""
 _SILVER = re.compile(r"(?i)\b(?:at least|thankfully|luckily)\b")
+_DOWNSIDE = re.compile(r"(?i)\b(?:ridiculous|nightmare|broke|broken|lost|failed|fail|terrible|awful|rubbish|worst|hate|"
+                       r"boring|sore|ruined|stuck|late|sad|cried|crying|scared|never|nothing|no one|nobody|can'?t|"
+                       r"couldn'?t|didn'?t|won'?t|not)\b")
+"""Words that make a said-back clause a downside even in happy news: no cheer after it."""
 
 _UNFOLDING = re.compile(r"(?i)^\W*(?:and|so|then|and then|so then|after that|next thing|anyway|but then)\b")
 _ASKED_ON = re.compile(r"(?i)(?:then what|what happened next|and then\?|go on|tell me|all ears|fill me in|what happened\?)")
@@ -106,6 +110,8 @@ def _tail(text: str, feeling: str, lead: str, said_before: Sequence[str]) -> str
     if tense_of(text) == "past" and unfolding:
         options = [q for q in _QUESTIONS["past"] if not (lead.startswith("Ha") and q.startswith("Ha"))]
         return pick(options, text, said_before)
+    if _DOWNSIDE.search(lead):  # "Oh, you look ridiculous. That's brilliant." read as mocking
+        return ""
     return pick(_CHEERS, text, said_before) if feeling in POSITIVE_FEELINGS or feeling == "amused" else ""
 
 
