@@ -115,6 +115,28 @@ def _tail(text: str, feeling: str, lead: str, said_before: Sequence[str]) -> str
     return pick(_CHEERS, text, said_before) if feeling in POSITIVE_FEELINGS or feeling == "amused" else ""
 
 
+_WOW = ("That's wild.", "I did not see that coming.", "What are the odds!")
+"""After surprising news that is not a story in progress ("my flatmate has started playing the bagpipes"):
+a reaction, not "Then what?"."""
+
+
+_SUBJECT_START = {"a", "an", "the", "i", "he", "she", "they", "we", "it", "my", "his", "her", "their", "our",
+                  "someone", "somebody", "everyone", "everybody", "nobody", "this", "that", "there", "one"}
+
+
+def _twist(text: str) -> str | None:
+    """The surprising part of one-sentence news: what follows its last "and" when that has a subject of its
+    own ("went to the beach today and a seagull took my chips": the seagull), said back; else None."""
+    found = clauses(text)
+    if len(found) != 1:  # several sentences: the best clause, as for any news
+        return None
+    head, sep, after = found[0].rpartition(" and ")
+    if not sep or len(after.split()) < 4 or len(head.split()) < 3 or after.split()[0].lower() not in _SUBJECT_START:
+        return None  # "...and set off the smoke alarm": no subject of its own
+    said = say_back(after)
+    return said if said and len(said.split()) >= 4 else None
+
+
 def _trouble(text: str, feeling: str) -> str:
     """Which reaction a bit of trouble gets: a groan (annoyed), a wince (gross), worry for a scare, a
     check that they are okay for real distress, otherwise sympathy without a question."""
@@ -203,8 +225,12 @@ class CasualResponder:
                 tails = [q for q in tails if "annoying" not in q]
             return f"{lead} {pick(tails, text, said_before)}"
         if feeling == "surprised":
+            said = _twist(text) or said
             lead = pick((f"No way, {said}!", f"Wait, {said}?", f"Seriously, {said}?"), text, said_before)
-            return lead if lead.endswith("?") else f"{lead} {pick(_QUESTIONS['surprised'], text, said_before)}"
+            if lead.endswith("?"):
+                return lead
+            story = tense_of(text) == "past" and (_UNFOLDING.search(text) or " and " in text)
+            return f"{lead} {pick(_QUESTIONS['surprised'] if story else _WOW, text, said_before)}"
         lead = pick((f"Ha, {said}.", f"Oh nice, {said}.", f"Ah, {said}.") if feeling in POSITIVE_FEELINGS and cued else
                     (f"Ha, {said}.", f"Ah, {said}.", f"Oh, {said}.") if feeling in POSITIVE_FEELINGS else
                     (f"Ah, {said}.", f"Oh, {said}.", f"Okay, {said}."), text, said_before)

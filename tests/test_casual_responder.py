@@ -133,3 +133,10 @@ def test_small_trouble_gets_a_friends_groan_or_wince_not_are_you_okay() -> None:
     assert "?" in hurt, hurt  # real trouble still gets a check
     bright = reply("train got cancelled but my boss is fine with it at least", "angry")
     assert "at least" in bright and "annoying" not in bright, bright
+
+
+def test_surprise_says_back_the_twist_and_reacts_without_a_stock_question() -> None:
+    twist = reply("went to the zoo today and a goat ate my ticket right out of my hand", "surprised")
+    assert "goat ate your ticket" in twist and "zoo" not in twist, twist
+    news = reply("my nan has started learning the drums", "surprised")
+    assert "Then what" not in news and "drums" in news, news
