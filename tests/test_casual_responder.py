@@ -100,8 +100,8 @@ def test_a_story_opener_and_a_suggestion() -> None:
 
 
 def test_long_news_is_said_back_up_to_a_clause_boundary_and_plain_news_gets_no_cheer() -> None:
-    out = reply("went to the beach today and a seagull took my chips right out of my hand", "surprised")
-    assert "you went to the beach today" in out.lower()
+    out = reply("went to the beach today with my sister and her two kids and the dog and we stayed till sunset", "neutral")
+    assert "you went to the beach today" in out.lower() and "sunset" not in out, out
     assert not re.search(r"(?i)amazing|love that|brilliant", reply("my boyfriend says i'm a criminal", "neutral"))
 
 
