@@ -81,6 +81,10 @@ happy reading.  Sadness, hurt and annoyance words do not ("he looked so sad with
 _LASTING = re.compile(r"(?i)\b(?:feel\w*|felt|been|lately|recently|always|all the time|every (?:day|night|morning)|"
                       r"for (?:weeks|months|ages|days|a while)|keep|kept|since|again|anymore|these days)\b")
 """A feeling or state that lasts: only then is "How long…?" a fitting question."""
+_RHETORICAL = re.compile(r"(?i)^\W*(?:wait\W+|omg\W+|oh\W+)*(?:seriously|really|right|for real|"
+                         r"can you believe (?:it|that|this)|how (?:cool|amazing|mad|crazy|great|lovely|weird) is that|"
+                         r"isn'?t (?:it|that) (?:great|amazing|mad|crazy|lovely)|who knew|guess what)\W*$")
+"""Questions that are reactions ("can you believe it?"): answered as news, not with "I don't want to guess"."""
 _SILVER = re.compile(r"(?i)\b(?:at least|thankfully|luckily|on the bright side|the good news is)\b")
 _FROM_LABEL = {"sad": "low", "fearful": "worried", "angry": "angry", "disgusted": "hurt",
                "happy": "glad", "surprised": "surprised", "neutral": "neutral"}
@@ -240,6 +244,8 @@ class ListenerResponder:
         feeling, cued = feeling_of(text, estimate)
         grieving = any(_GRIEF.search(t.text) for t in users[:-1])
         untagged, last, is_question = question_parts(text, _TAG, _QUESTION_START)
+        if is_question and _RHETORICAL.search(last):
+            is_question = False  # "can you believe it?", "wait seriously?": a reaction, not a question to answer
         words = len(text.split())
 
         if _GREETING.search(text) and words <= 6:

@@ -309,3 +309,9 @@ def test_how_long_is_asked_only_of_a_lasting_feeling_and_how_has_that_been_not_o
     assert "has that been" not in event, event
     lasting = [reply(f"i've been feeling really low for weeks now {n}", "sad", "checkin") for n in range(6)]
     assert any("How long" in said for said in lasting)  # still asked when the feeling lasts
+
+
+def test_a_question_that_is_a_reaction_is_not_deflected() -> None:
+    for text in ("can you believe it?", "wait, seriously?"):
+        said = reply(text, "surprised", "companion")
+        assert "guess" not in said, said
