@@ -246,8 +246,8 @@ class CasualResponder:
             return pick(("Ha, I'd be there if I could! Who else is going?",
                          "I wish I could come along! Where are you thinking?"), text, said_before)
         if _FREE_TIME.search(text):  # a friend answers a hypothetical with a general, harmless choice
-            return pick(("If it were me? A lie-in, a long walk and a big lunch somewhere. What's tempting you?",
-                         "Honestly? Something slow: a lie-in and a good meal. What are you leaning towards?"),
+            return pick(("If it were me, a lie-in, a long walk and a big lunch somewhere. What's tempting you?",
+                         "Honestly, something slow: a lie-in and a good meal. What are you leaning towards?"),
                         text, said_before)
         if _SEEN.search(text):
             return pick(("Go on, fill me in: what happened?", "Tell me everything. What happened?"), text, said_before)
