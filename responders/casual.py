@@ -112,8 +112,15 @@ def _tail(text: str, feeling: str, lead: str, said_before: Sequence[str]) -> str
         return pick(options, text, said_before)
     if _DOWNSIDE.search(lead):  # "Oh, you look ridiculous. That's brilliant." read as mocking
         return ""
-    return pick(_CHEERS, text, said_before) if feeling in POSITIVE_FEELINGS or feeling == "amused" else ""
+    if feeling in POSITIVE_FEELINGS or feeling == "amused":
+        return pick(_CHEERS, text, said_before)
+    if _TRIED.search(lead):  # "you tried a durian for the first time": a friend asks how it was
+        return pick(("How was it?", "And? How was it?"), text, said_before)
+    return ""
 
+
+_TRIED = re.compile(r"(?i)\byou (?:tried|went to|had your first|saw|watched|finally (?:tried|went|saw))\b")
+"""A first go at something, said back: "How was it?" fits (the flat echo alone read as no reaction)."""
 
 _WOW = ("That's wild.", "I did not see that coming.", "What are the odds!")
 """After surprising news that is not a story in progress ("my flatmate has started playing the bagpipes"):

@@ -140,3 +140,8 @@ def test_surprise_says_back_the_twist_and_reacts_without_a_stock_question() -> N
     assert "goat ate your ticket" in twist and "zoo" not in twist, twist
     news = reply("my nan has started learning the drums", "surprised")
     assert "Then what" not in news and "drums" in news, news
+
+
+def test_a_first_try_said_back_gets_asked_how_it_was() -> None:
+    out = reply("tried paddleboarding for the first time at the lake", "neutral")
+    assert out.endswith("How was it?") and "paddleboarding" in out, out
