@@ -85,6 +85,9 @@ _RHETORICAL = re.compile(r"(?i)^\W*(?:wait\W+|omg\W+|oh\W+)*(?:seriously|really|
                          r"can you believe (?:it|that|this)|how (?:cool|amazing|mad|crazy|great|lovely|weird) is that|"
                          r"isn'?t (?:it|that) (?:great|amazing|mad|crazy|lovely)|who knew|guess what)\W*$")
 """Questions that are reactions ("can you believe it?"): answered as news, not with "I don't want to guess"."""
+_LAUGHING = re.compile(r"(?i)\b(?:lol|lmao+|haha+\w*|rofl)\b|\U0001F602|\U0001F923")
+"""Laughing at it: with a confident happy reading, a trouble word is part of the joke ("embarrassed her a
+bit lol")."""
 _SILVER = re.compile(r"(?i)\b(?:at least|thankfully|luckily|on the bright side|the good news is)\b")
 _FROM_LABEL = {"sad": "low", "fearful": "worried", "angry": "angry", "disgusted": "hurt",
                "happy": "glad", "surprised": "surprised", "neutral": "neutral"}
@@ -203,7 +206,8 @@ def feeling_of(text: str, estimate: EmotionEstimate | None) -> tuple[str, bool]:
         if found:
             if name in NEGATIVE_FEELINGS and _NEGATED.search(text[:found.start()]):
                 continue  # "didn't have that anxious feeling", "no longer scared": the feeling is gone
-            if (name == "worried" or _HAPPY_TOO.search(found.group(0) + text[found.end():found.end() + 14])) \
+            if (name == "worried" or _HAPPY_TOO.search(found.group(0) + text[found.end():found.end() + 14])
+                    or (_LAUGHING.search(text) and name in NEGATIVE_FEELINGS and name not in ("lonely", "grief"))) \
                     and estimate is not None and not estimate.uncertain and str(estimate.label) == "happy" \
                     and float(estimate.confidence) >= 0.6:
                 continue  # "I might cry a bit" (proud), "scared to eat it, it's so pretty": read as happy

@@ -315,3 +315,10 @@ def test_a_question_that_is_a_reaction_is_not_deflected() -> None:
     for text in ("can you believe it?", "wait, seriously?"):
         said = reply(text, "surprised", "companion")
         assert "guess" not in said, said
+
+
+def test_a_trouble_word_laughed_at_in_happy_news_is_part_of_the_joke() -> None:
+    said = reply("cheered so loud at her recital i embarrassed her a bit lol", "happy", "companion")
+    assert not re.search(r"(?i)hurtful|upsetting|painful|sorry", said), said
+    still = reply("i'm so lonely lol", "happy", "checkin")  # loneliness is never a joke to wave through
+    assert "lonely" in still.lower() or "isolat" in still.lower(), still
