@@ -119,6 +119,11 @@ def _tail(text: str, feeling: str, lead: str, said_before: Sequence[str]) -> str
     return ""
 
 
+_EXCITED = re.compile(r"!!|\b(?:literally screamed|screamed|squealed|so excited|buzzing|over the moon|can'?t believe it|"
+                      r"i can'?t wait|omg+)\b")
+"""Excitement the words show without naming a feeling; with a neutral reading it is good news, not flat news."""
+_COMPLAINT = re.compile(r"(?i)\b(?:where(?:'s| is| are)|why|meant to|supposed to|still|yet|again|wrong|missing|"
+                        r"broken|cancel+ed|delayed|waiting)\b")
 _TRIED = re.compile(r"(?i)\byou (?:tried|went to|had your first|saw|watched|finally (?:tried|went|saw))\b")
 """A first go at something, said back: "How was it?" fits (the flat echo alone read as no reaction)."""
 
@@ -172,6 +177,9 @@ class CasualResponder:
             feeling = "grossed"  # in casual chat disgust is mostly "ew" (fish in the microwave), not a moral hurt
         if _WIN.search(text) and feeling not in NEGATIVE_FEELINGS:
             feeling, cued = "proud", True
+        elif feeling == "neutral" and not cued and _EXCITED.search(text) and not _DOWNSIDE.search(text) \
+                and not _COMPLAINT.search(text):
+            feeling, cued = "glad", True  # "I literally screamed in the middle of Tesco!!": not flat news
         untagged, _, question = question_parts(text, _TAG, _QUESTION_START)
         words = len(text.split())
 

@@ -145,3 +145,10 @@ def test_surprise_says_back_the_twist_and_reacts_without_a_stock_question() -> N
 def test_a_first_try_said_back_gets_asked_how_it_was() -> None:
     out = reply("tried paddleboarding for the first time at the lake", "neutral")
     assert out.endswith("How was it?") and "paddleboarding" in out, out
+
+
+def test_excitement_the_words_show_is_not_met_flatly() -> None:
+    out = reply("they rang me 10 mins ago and i literally screamed in the middle of the shop", "neutral")
+    assert not out.startswith(("Okay,", "Ah,")) or "!" in out or "Love" in out or "brilliant" in out, out
+    moan = reply("where is my parcel!! it was meant to come yesterday", "neutral")
+    assert not re.search(r"(?i)love that|brilliant|amazing", moan), moan
