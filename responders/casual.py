@@ -35,7 +35,7 @@ from emotion_agent.core.events import EmotionEstimate
 from emotion_agent.core.protocols import Turn
 from emotion_agent.responders import spelling
 from emotion_agent.responders.listener import NEGATIVE_FEELINGS, POSITIVE_FEELINGS, feeling_of, pick
-from emotion_agent.responders.reflect import ARRANGED, best_clause, clauses, say_back, tense_of
+from emotion_agent.responders.reflect import ARRANGED, BRIGHT_SPOT, best_clause, clauses, say_back, tense_of
 from emotion_agent.responders.structured import question_parts, user_text, word_stream
 
 _GREETING = re.compile(r"(?i)^\W*(?:hi|hello|hey|hiya|heya|yo|sup|morning|evening|good (?:morning|evening))\b"
@@ -88,7 +88,6 @@ _DISTRESS = re.compile(r"(?i)\b(?:devastated|heartbroken|crying|cried|in tears|h
                        r"really upset|so upset|awful day|worst day)\b")
 """Trouble that deserves "are you okay?"; a small annoyance or a disappointment does not (the raters
 marked "Are you okay?" after a disappointing film as not what a friend says)."""
-_SILVER = re.compile(r"(?i)\b(?:at least|thankfully|luckily)\b")
 _DOWNSIDE = re.compile(r"(?i)\b(?:ridiculous|nightmare|broke|broken|lost|failed|fail|terrible|awful|rubbish|worst|hate|"
                        r"boring|sore|ruined|stuck|late|sad|cried|crying|scared|never|nothing|no one|nobody|can'?t|"
                        r"couldn'?t|didn'?t|won'?t|not)\b")
@@ -227,7 +226,7 @@ class CasualResponder:
                 follow = _tail(text, feeling, lead, said_before)
             return lead if lead.endswith("?") else f"{lead} {follow}".strip()
         if feeling in NEGATIVE_FEELINGS:
-            if _SILVER.search(said):  # "my boss is understanding at least": the bright spot
+            if BRIGHT_SPOT.search(said):  # "my boss is understanding at least": the bright spot
                 return pick((f"Well, {said}, that's something.", f"Ah, {said}; small mercies."), text, said_before)
             trouble = _trouble(text, feeling)
             lead = pick((f"Ew, {said}.", f"Eww, {said}.") if trouble == "gross" else

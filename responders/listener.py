@@ -33,7 +33,7 @@ from typing import Any, Literal
 from emotion_agent.core.events import EmotionEstimate
 from emotion_agent.core.protocols import Turn
 from emotion_agent.responders import spelling
-from emotion_agent.responders.reflect import ARRANGED, best_clause, clauses, say_back, tense_of
+from emotion_agent.responders.reflect import ARRANGED, BRIGHT_SPOT, best_clause, clauses, say_back, tense_of
 from emotion_agent.responders.structured import question_parts, user_text, word_stream
 from emotion_agent.responders.template import stable_index
 
@@ -88,7 +88,7 @@ _RHETORICAL = re.compile(r"(?i)^\W*(?:wait\W+|omg\W+|oh\W+)*(?:seriously|really|
 _LAUGHING = re.compile(r"(?i)\b(?:lol|lmao+|haha+\w*|rofl)\b|\U0001F602|\U0001F923")
 """Laughing at it: with a confident happy reading, a trouble word is part of the joke ("embarrassed her a
 bit lol")."""
-_SILVER = re.compile(r"(?i)\b(?:at least|thankfully|luckily|on the bright side|the good news is)\b")
+_CUE_BY_NAME = dict(_CUES)
 _FROM_LABEL = {"sad": "low", "fearful": "worried", "angry": "angry", "disgusted": "hurt",
                "happy": "glad", "surprised": "surprised", "neutral": "neutral"}
 NEGATIVE_FEELINGS = frozenset({"lonely", "grief", "tired", "overwhelmed", "worried", "angry", "grossed", "hurt",
@@ -195,6 +195,25 @@ _APOLOGY = re.compile(r"(?i)\b(?:sorry (?:for|about) (?:the |my |all the )?(?:ty
 _ABOUT_BOT = re.compile(r"(?i)\b(?:are you|do you|have you|would you|what about you|and you|your (?:weekend|day))\b")
 
 
+def _reads_as(estimate: EmotionEstimate | None, labels: tuple[str, ...]) -> bool:
+    """The fused emotion is confidently one of ``labels``."""
+    return estimate is not None and not estimate.uncertain and str(estimate.label) in labels \
+        and float(estimate.confidence) >= 0.6
+
+
+def _cue_gives_way(name: str, found: re.Match[str], text: str, estimate: EmotionEstimate | None) -> bool:
+    """Whether the feeling word ``found`` does not carry the turn after all."""
+    if name in NEGATIVE_FEELINGS and _NEGATED.search(text[:found.start()]):
+        return True  # "didn't have that anxious feeling", "no longer scared": the feeling is gone
+    happy_too = name == "worried" or _HAPPY_TOO.search(found.group(0) + text[found.end():found.end() + 14]) \
+        or (_LAUGHING.search(text) and name in NEGATIVE_FEELINGS and name not in ("lonely", "grief"))
+    if happy_too and _reads_as(estimate, ("happy",)):
+        return True  # "I might cry a bit" (proud), "scared to eat it, it's so pretty"
+    if name in POSITIVE_FEELINGS | {"amused"}:
+        return _reads_as(estimate, ("sad", "fearful", "angry", "disgusted"))  # "great, another bill": sarcastic
+    return False
+
+
 def feeling_of(text: str, estimate: EmotionEstimate | None) -> tuple[str, bool]:
     """The feeling a turn carries and whether the words themselves name it.  After "but", the later
     feeling is the one that counts ("nervous but mostly excited" is glad, "excited but terrified" worried)."""
@@ -203,18 +222,7 @@ def feeling_of(text: str, estimate: EmotionEstimate | None) -> tuple[str, bool]:
         text = after
     for name, pattern in _CUES:
         found = pattern.search(text)
-        if found:
-            if name in NEGATIVE_FEELINGS and _NEGATED.search(text[:found.start()]):
-                continue  # "didn't have that anxious feeling", "no longer scared": the feeling is gone
-            if (name == "worried" or _HAPPY_TOO.search(found.group(0) + text[found.end():found.end() + 14])
-                    or (_LAUGHING.search(text) and name in NEGATIVE_FEELINGS and name not in ("lonely", "grief"))) \
-                    and estimate is not None and not estimate.uncertain and str(estimate.label) == "happy" \
-                    and float(estimate.confidence) >= 0.6:
-                continue  # "I might cry a bit" (proud), "scared to eat it, it's so pretty": read as happy
-            if name in POSITIVE_FEELINGS | {"amused"} and estimate is not None and not estimate.uncertain \
-                    and str(estimate.label) in ("sad", "fearful", "angry", "disgusted") and \
-                    float(estimate.confidence) >= 0.6:
-                continue  # "great, another bill": the cue word is sarcastic or negated
+        if found and not _cue_gives_way(name, found, text, estimate):
             return name, True
     if estimate is None or estimate.uncertain:
         return "neutral", False
@@ -286,7 +294,7 @@ class ListenerResponder:
         if feeling == "amused":
             return self._amused(text, said_before)
         if feeling in POSITIVE_FEELINGS and cued:
-            pattern = dict(_CUES)[feeling]
+            pattern = _CUE_BY_NAME[feeling]
             news = next((c for c in clauses(text) if pattern.search(c)), None)
             return self._good_news(text, say_back(news) if news else said, feeling, said_before)
         if feeling == "grief" and said:
@@ -335,7 +343,7 @@ class ListenerResponder:
     def _reflect(self, text: str, said: str, feeling: str, said_before: Sequence[str]) -> str:
         question = self._question(feeling, text, said_before)
         capital = said[0].upper() + said[1:]
-        if _SILVER.search(said):  # "rent's paid at least": the bright spot, not more trouble
+        if BRIGHT_SPOT.search(said):  # "rent's paid at least": the bright spot, not more trouble
             first = pick((f"{capital}, and that's something.", f"Well, {said}; that's something at least."),
                          text, said_before)
             return f"{first} {question}"

@@ -29,6 +29,8 @@ _LEAD = re.compile(r"(?i)^(?:(?:um+|uh+|erm+|so|and|but|like|honestly|tbh|ok|oka
 _TRAIL = re.compile(r"(?i)(?:[\s,]*\b(?:lol|lmao|haha+|tbh|honestly|idk|really|though|tho|i guess|i think|i reckon|"
                     r"i suppose|"
                     r"or something|or whatever|you know|x+)\b)+[\s.!?,:)(]*$|[\s.!?,:;)(]+$")
+BRIGHT_SPOT = re.compile(r"(?i)\b(?:at least|thankfully|luckily|on the bright side|the good news is)\b")
+"""A said-back clause that is the bright spot of the news ("rent's paid at least"), not more trouble."""
 _FIRST_PERSON = re.compile(r"(?i)\b(?:i|i'm|im|i've|ive|i'd|i'll|me|my|myself|we|we're|our|us)\b")
 _SECOND_PERSON = re.compile(r"(?i)\b(?:you|your|you're|youre|yours|u|ur)\b")
 _QUESTION_LIKE = re.compile(r"(?i)^\W*(?:what if|what|why|how|where|when|who|which|is (?:it|that|this)|are (?:you|they)|"

@@ -130,6 +130,12 @@ _OFFER = re.compile(r"(?i)\b(?:would you like me to pass|pass you on|bring a col
 _ASKED_REF = re.compile(r"(?i)\border or account number\b")
 
 
+def _upset(estimate: EmotionEstimate | None, confidence: float = 0.0) -> bool:
+    """The fused emotion reads as angry, sad, fearful or disgusted (at least ``confidence``)."""
+    return estimate is not None and not estimate.uncertain and float(estimate.confidence) >= confidence \
+        and str(estimate.label) in ("angry", "sad", "fearful", "disgusted")
+
+
 def pick_ack(label: str, text: str, last_bot: str) -> str:
     """An acknowledgement for ``label`` that is not the one the previous reply opened with."""
     options = ACKS[label]
@@ -222,10 +228,8 @@ class SupportResponder:
                     "don't have to explain it all again.")
         if request:
             return self._request(text, ack, about, ever_offered)
-        upset = estimate is not None and not estimate.uncertain and str(estimate.label) in (
-            "angry", "sad", "fearful", "disgusted") and float(estimate.confidence) >= 0.5
         if not question and _GOOD_NEWS.search(text) and not _PROBLEM_NOW.search(text) and not sarcastic \
-                and not upset:  # "the olive tree arrived completely brown 😢" is not good news
+                and not _upset(estimate, 0.5):  # "the olive tree arrived completely brown 😢" is not good news
             return "That's good to hear, thank you for letting me know. Is there anything else I can help with?"
         if not question and _SHORT_OK.search(text):
             return "Is there anything else I can help with in the meantime?"
@@ -273,9 +277,7 @@ class SupportResponder:
 
     @staticmethod
     def _plain_ack(text: str, estimate: EmotionEstimate | None, last_bot: str) -> str:
-        upset = estimate is not None and not estimate.uncertain and str(estimate.label) in (
-            "angry", "sad", "fearful", "disgusted")
-        return SupportResponder._ack(text, estimate, last_bot) if upset else \
+        return SupportResponder._ack(text, estimate, last_bot) if _upset(estimate) else \
             UNSURE_ACKS[stable_index(text, len(UNSURE_ACKS))]
 
     @staticmethod
