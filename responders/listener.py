@@ -205,8 +205,9 @@ def _cue_gives_way(name: str, found: re.Match[str], text: str, estimate: Emotion
     """Whether the feeling word ``found`` does not carry the turn after all."""
     if name in NEGATIVE_FEELINGS and _NEGATED.search(text[:found.start()]):
         return True  # "didn't have that anxious feeling", "no longer scared": the feeling is gone
-    happy_too = name == "worried" or _HAPPY_TOO.search(found.group(0) + text[found.end():found.end() + 14]) \
-        or (_LAUGHING.search(text) and name in NEGATIVE_FEELINGS and name not in ("lonely", "grief"))
+    happy_too = name in NEGATIVE_FEELINGS and (
+        name == "worried" or _HAPPY_TOO.search(found.group(0) + text[found.end():found.end() + 14])
+        or (_LAUGHING.search(text) and name not in ("lonely", "grief")))
     if happy_too and _reads_as(estimate, ("happy",)):
         return True  # "I might cry a bit" (proud), "scared to eat it, it's so pretty"
     if name in POSITIVE_FEELINGS | {"amused"}:

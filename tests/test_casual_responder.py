@@ -152,3 +152,8 @@ def test_excitement_the_words_show_is_not_met_flatly() -> None:
     assert not out.startswith(("Okay,", "Ah,")) or "!" in out or "Love" in out or "brilliant" in out, out
     moan = reply("where is my parcel!! it was meant to come yesterday", "neutral")
     assert not re.search(r"(?i)love that|brilliant|amazing", moan), moan
+
+
+def test_crying_laughing_in_happy_news_is_laughed_along_with() -> None:
+    out = reply("my friends are crying laughing at my texts", "happy")
+    assert out.startswith(("Ha,", "Stop,", "Ha!")) and "your friends" not in out, out  # a laugh, not an echo
