@@ -309,6 +309,42 @@ def test_minimax_temperature_evens_out_the_domains_calibration() -> None:
     assert worst(t) < worst(fit_temperature(raw, y)) - 0.005
 
 
+def _prior_data(shift: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Logits that favour the true label; ``shift`` is added to class 1's logit on every row, so a
+    prior of about -shift on class 1 is right for all rows; groups of 4 rows, two domains."""
+    rng = np.random.default_rng(seed)
+    n = 1400
+    y = rng.integers(0, NUM_LABELS, n)
+    raw = rng.normal(0, 1, (n, NUM_LABELS))
+    raw[np.arange(n), y] += 1.2
+    raw[:, 1] += shift
+    domains = np.array(["a", "b"] * (n // 2))
+    groups = (np.arange(n) // 4).astype(str)
+    return raw, y, domains, groups
+
+
+def test_cv_prior_keeps_a_bias_that_carries_over_to_unseen_halves() -> None:
+    from emotion_agent.training.text_context_train import choose_prior
+
+    raw, y, domains, groups = _prior_data(shift=1.5)
+    bias, report = choose_prior(raw, y, domains, groups, "cv")
+    assert report["kept"] is True
+    assert report["cross_fitted_score"]["tuned"] > report["cross_fitted_score"]["none"] + 0.05
+    assert bias[1] < -0.8  # it undoes the shift
+
+
+def test_cv_prior_drops_a_bias_that_only_fits_the_slice() -> None:
+    from emotion_agent.training.text_context_train import choose_prior
+
+    raw, y, domains, groups = _prior_data(shift=0.0)
+    bias, report = choose_prior(raw, y, domains, groups, "cv")
+    assert np.any(np.array(report["tuned_prior"]) != 0)  # tuning on the whole slice finds "something"
+    assert report["kept"] is False
+    assert not bias.any()
+    none_bias, none_report = choose_prior(raw, y, domains, groups, "none")
+    assert not none_bias.any() and none_report == {"rule": "none"}
+
+
 # -- eval text ---------------------------------------------------------------------------------------------------
 def test_eval_reads_meld_with_context_and_prints_weighted_f1(tiny_encoder: Path, tmp_path: Path,
                                                              capsys: pytest.CaptureFixture[str]) -> None:
