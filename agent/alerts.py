@@ -24,7 +24,8 @@ EscalationHook = Callable[[str, EscalationFrame], None]
 
 def alert_payload(session_id: str, event: EscalationFrame) -> dict[str, Any]:
     return {"session": session_id, "kind": event.kind, "severity": event.severity, "source": event.source,
-            "rule": event.rule if event.rule == "classifier" else ("pattern" if event.rule else ""),
+            "rule": event.rule if event.rule in ("classifier", "second_classifier")
+            else ("pattern" if event.rule else ""),
             "score": None if event.score is None else round(event.score, 4), "turn": event.turn,
             "t": round(time.time(), 3)}
 

@@ -32,6 +32,8 @@ from emotion_agent.fusion.experts.text_encoder import Encoder, load_encoder, mea
 from emotion_agent.safety.taxonomy import CLASSIFIER_KINDS, SEVERITIES
 
 WEIGHTS = Path(__file__).with_name("weights")
+RECALL_WEIGHTS = Path(__file__).with_name("weights_recall")
+"""The higher-recall classifier (rounds 8-9): the second opinion at ``strict``, or an opt-in primary."""
 LORA_TARGETS = ("query", "key", "value", "attention.output.dense", "intermediate.dense", "output.dense",
                 "attn.q", "attn.k", "attn.v", "attn.o")
 """Projections that get adapters: BERT-class names, then MPNet's attention names."""

@@ -10,6 +10,11 @@ Layers, in order, for user text (``SafetyPolicy.check_user(text, level)`` → ``
    adapters, trained on the authored corpus ``corpora/crisis``; it catches the phrasings no list
    foresees.  A message is flagged when a pattern fires or the classifier's risk score reaches the
    level's threshold (``standard``, or the lower ``strict`` one for the mental-health profile).
+4. **A second opinion at ``strict``** (optional, on by default): a second, higher-recall classifier
+   (``safety/weights_recall``) reads the messages the first left unflagged **that carry a risk cue**
+   (``safety.cues``) and flags them at its own ``standard`` threshold (``matched="second_classifier"``).
+   Plans and preparatory acts were the screen's misses on messages written by strangers; the cue
+   condition keeps the second model off everyday talk, where its false alarms were.
 
 The verdict carries ``kind`` and ``severity`` (``safety.taxonomy``), ``matched`` (the pattern or
 ``classifier``) and ``score`` (the classifier's risk score).  Flagged turns get a fixed message by
@@ -142,11 +147,14 @@ class SafetyPolicy:
         idioms: Sequence[str] | None = None,
         kind_order: Sequence[str] = (*USER_KINDS, *REPLY_KINDS),
         classifier: RiskClassifier | None = None,
+        strict_second: RiskClassifier | None = None,
     ) -> None:
         """``patterns`` replaces the default rules (use ``DEFAULT_RULES + (...)`` to extend);
         ``responses`` the messages and resources; ``idioms`` the blanked figures of speech;
-        ``classifier`` adds the trained stage (without it the screen runs on patterns alone)."""
+        ``classifier`` adds the trained stage (without it the screen runs on patterns alone);
+        ``strict_second`` the second opinion at ``strict`` on cued messages (layer 4)."""
         self.classifier = classifier
+        self.strict_second = strict_second
         rules = tuple(DEFAULT_RULES if patterns is None else patterns)
         self.rules = rules
         self.responses = responses or ResponseBook()
@@ -172,7 +180,8 @@ class SafetyPolicy:
     # -- construction from configuration ---------------------------------------------------------
 
     @classmethod
-    def from_file(cls, path: str | Path, classifier: RiskClassifier | None = None) -> SafetyPolicy:
+    def from_file(cls, path: str | Path, classifier: RiskClassifier | None = None,
+                  strict_second: RiskClassifier | None = None) -> SafetyPolicy:
         """A policy from a JSON or YAML file (format in the module docstring)."""
         path = Path(path)
         if not path.is_file():
@@ -190,13 +199,13 @@ class SafetyPolicy:
         if not isinstance(data, dict):
             raise SafetyConfigError(f"{path}: expected a mapping at the top level")
         try:
-            return cls.from_config(data, classifier)
+            return cls.from_config(data, classifier, strict_second=strict_second)
         except SafetyConfigError as exc:
             raise SafetyConfigError(f"{path}: {exc}") from exc
 
     @classmethod
     def from_config(cls, data: Mapping[str, Any], classifier: RiskClassifier | None = None,
-                    locale: str | None = None) -> SafetyPolicy:
+                    locale: str | None = None, strict_second: RiskClassifier | None = None) -> SafetyPolicy:
         known = {"extend", "locale", "resources", "messages", "phrases", "patterns", "idioms"}
         unknown = set(data) - known
         if unknown:
@@ -224,27 +233,35 @@ class SafetyPolicy:
                                          and all(isinstance(v, str) for v in messages.values())):
             raise SafetyConfigError("messages must map a kind or severity to its text")
         book = ResponseBook(locale=locale, resources=resources, messages={**MESSAGES, **(messages or {})})
-        return cls(patterns=rules, responses=book, idioms=idioms, classifier=classifier)
+        return cls(patterns=rules, responses=book, idioms=idioms, classifier=classifier, strict_second=strict_second)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SafetyPolicy:
         """The default policy (or the one in ``settings.safety_config``) with the trained classifier
-        when ``settings.safety_classifier`` is on.  If the classifier cannot be loaded, the screen runs
-        on patterns alone and says so in the log at warning level."""
-        classifier = None
+        when ``settings.safety_classifier`` is on, and the second opinion at ``strict``
+        (``settings.safety_strict_model``; ``none`` turns it off).  If a classifier cannot be loaded,
+        the screen runs without it and says so in the log at warning level."""
+        classifier = second = None
         if settings.safety_classifier:
-            from emotion_agent.safety.classifier import RiskClassifier
+            from emotion_agent.safety.classifier import RECALL_WEIGHTS, RiskClassifier
 
             try:
                 classifier = RiskClassifier.load(settings.safety_model, encoder=settings.text_encoder)
             except Exception as exc:  # a missing model must not take the screen down
                 log.warning("safety: classifier off, patterns only (%s: %s)", type(exc).__name__, exc)
+            spec = settings.safety_strict_model
+            wanted = Path(spec or RECALL_WEIGHTS)
+            same = settings.safety_model is not None and wanted.resolve() == Path(settings.safety_model).resolve()
+            if classifier is not None and (spec or "").strip().lower() != "none" and not same:
+                try:
+                    second = RiskClassifier.load(spec or RECALL_WEIGHTS, encoder=settings.text_encoder)
+                except Exception as exc:
+                    log.warning("safety: no second opinion at strict (%s: %s)", type(exc).__name__, exc)
         path = settings.safety_config
         if path is None:
-            return cls(classifier=classifier,
+            return cls(classifier=classifier, strict_second=second,
                        responses=ResponseBook(locale=settings.safety_locale))
-        policy = cls.from_file(path, classifier)
-        return policy
+        return cls.from_file(path, classifier, strict_second=second)
 
     # -- screening -------------------------------------------------------------------------------
 
@@ -265,6 +282,13 @@ class SafetyPolicy:
         risk = scores.risk if scores is not None else None
         limit = self._threshold(level, norm) if self.classifier is not None else None
         by_model = risk is not None and limit is not None and risk >= limit
+        second = False
+        if hit is None and not by_model and level == "strict" and self.strict_second is not None \
+                and has_risk_cue(norm):
+            other = self.strict_second.score(plain)
+            other_limit = self.strict_second.config.thresholds.get("standard", 0.5)
+            if other.risk >= other_limit:
+                scores, risk, limit, by_model, second = other, other.risk, other_limit, True, True
         if hit is None and not by_model:
             if scores is not None and scores.concern >= CONCERN_THRESHOLD[level]:
                 return SafetyVerdict(False, "concern", "classifier", "", "user", "concern", risk, limit)
@@ -276,7 +300,7 @@ class SafetyPolicy:
         else:
             assert scores is not None
             kind = scores.kind if scores.kind in RISK_KINDS else "explicit_ideation"
-            matched = "classifier"
+            matched = "second_classifier" if second else "classifier"
         severity = "high"
         if kind in RISK_KINDS and ((scores is not None and scores.severity == "imminent")
                                    or kind == "attempt" or _IMMINENT_CUES.search(norm)):

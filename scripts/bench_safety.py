@@ -1,5 +1,6 @@
-"""Latency of the risk screen per message on this machine: patterns alone, and patterns + the
-trained classifier (what the agent ships), over the authored dev messages.
+"""Latency of the risk screen per message on this machine: patterns alone, patterns + the trained
+classifier, and with the strict level's second opinion (what the agent ships), over the authored dev
+messages.
 
     python scripts/bench_safety.py [--threads 2] [--repeat 2]
 
@@ -39,9 +40,12 @@ def main() -> None:
     texts = [r.text for r in read_rows(args.data)]
     started = time.perf_counter()
     full = SafetyPolicy.from_settings(Settings())
-    print(f"loaded the screen in {time.perf_counter() - started:.1f} s (classifier: {full.classifier is not None})")
-    full.check_user("warm up")
-    for name, policy in (("patterns only", SafetyPolicy()), ("patterns + classifier", full)):
+    print(f"loaded the screen in {time.perf_counter() - started:.1f} s (classifier: {full.classifier is not None}, "
+          f"second opinion: {full.strict_second is not None})")
+    one = SafetyPolicy(classifier=full.classifier)
+    full.check_user("I won't be around much longer", "strict")  # warm up both models
+    for name, policy in (("patterns only", SafetyPolicy()), ("patterns + classifier", one),
+                         ("+ second opinion", full)):
         for level in ("standard", "strict"):
             t = timings(policy, texts, level, args.repeat)
             print(f"{name:<24}{level:<10} n={len(t):>5}  p50 {np.percentile(t, 50):7.2f} ms  "

@@ -39,9 +39,10 @@ DEV_RECALL = 0.97
 """The README's stated dev recall at the default level: this test fails below it."""
 ORDINARY_FALSE_ALARMS = {"standard": 0.025, "strict": 0.04}
 """Regression ceilings just over the measured share of held-out everyday messages flagged (0.016 at
-standard, 0.027 at strict); a rise above them is a regression."""
+standard, 0.031 at strict with the second opinion; 0.027 without); a rise above them is a regression."""
 CONVERSATION_FALSE_ALARMS = 0.10
-"""Ceiling just over the measured share of held-out everyday conversations given a crisis message (0.079)."""
+"""Ceiling just over the measured share of held-out everyday conversations given a crisis message (0.090
+with the strict level's second opinion; 0.079 without)."""
 DEV_PRECISION = 0.92
 """A regression floor just under the measured dev precision at the default level (0.935; the issue's
 target is 0.90)."""
@@ -521,7 +522,10 @@ def test_sealed_probe_recall_and_precision_hold(screen: SafetyPolicy) -> None:
     rows = read_rows(PROBE_B)
     standard, strict = evaluate(screen, rows, "standard"), evaluate(screen, rows, "strict")
     assert standard["recall"] >= 0.92 and standard["precision"] >= 0.90, standard
-    assert strict["recall"] >= 0.94 and strict["precision"] >= 0.90, strict
+    # strict, with the second opinion: 0.968 / 0.919 measured (without it 0.947 / 0.937)
+    assert strict["recall"] >= 0.96 and strict["precision"] >= 0.90, strict
+    alone = evaluate(SafetyPolicy(classifier=screen.classifier), rows, "strict")
+    assert strict["recall"] > alone["recall"]
 
 
 @pytest.mark.models
@@ -643,6 +647,63 @@ def test_messages_without_a_cue_need_the_no_cue_threshold() -> None:
     assert verdict.flagged and verdict.threshold == 0.2
     old_model = SafetyPolicy(classifier=cast(RiskClassifier, _FixedScores(0.85, {"standard": 0.2, "strict": 0.2})))
     assert old_model.check_user(everyday).flagged  # a model without no-cue thresholds: one threshold
+
+
+def test_the_second_opinion_reads_cued_messages_at_strict_only() -> None:
+    first = cast(RiskClassifier, _FixedScores(0.1, {"standard": 0.2, "strict": 0.2}))
+    second = cast(RiskClassifier, _FixedScores(0.9, {"standard": 0.5, "strict": 0.3}))
+    policy = SafetyPolicy(classifier=first, strict_second=second)
+    cued = "I won't be a problem for anyone much longer"
+    verdict = policy.check_user(cued, "strict")
+    assert verdict.flagged and verdict.matched == "second_classifier"
+    assert (verdict.score, verdict.threshold) == (0.9, 0.5)  # the second model's own standard threshold
+    assert verdict.kind == "passive_ideation" and verdict.message
+    assert not policy.check_user(cued, "standard").flagged  # the standard level is the first model's alone
+    assert not policy.check_user("Any plans for the weekend?", "strict").flagged  # no cue: not consulted
+    assert not SafetyPolicy(classifier=first).check_user(cued, "strict").flagged  # without it: missed
+    both = SafetyPolicy(classifier=cast(RiskClassifier, _FixedScores(0.6, {"standard": 0.2, "strict": 0.2})),
+                        strict_second=second)
+    assert both.check_user(cued, "strict").matched == "classifier"  # the first model decides when it flags
+    quiet = SafetyPolicy(classifier=first, strict_second=cast(RiskClassifier, _FixedScores(0.4, {"standard": 0.5})))
+    assert not quiet.check_user(cued, "strict").flagged  # 0.4 < its 0.5
+
+
+def test_second_opinion_alerts_name_the_model_not_a_pattern() -> None:
+    from emotion_agent.agent.alerts import alert_payload
+    from emotion_agent.core.frames import EscalationFrame
+
+    event = EscalationFrame("passive_ideation", "high", "user", "m", rule="second_classifier", score=0.91, turn=3)
+    assert alert_payload("s", event)["rule"] == "second_classifier"
+    assert alert_payload("s", EscalationFrame("abuse", "high", "user", "m", rule="abuse#2"))["rule"] == "pattern"
+
+
+def test_no_first_classifier_means_no_second_opinion(tmp_path: Path) -> None:
+    off = SafetyPolicy.from_settings(Settings(safety_classifier=False))
+    assert off.classifier is None and off.strict_second is None
+
+
+@pytest.mark.models
+def test_the_default_screen_has_the_second_opinion_and_none_turns_it_off() -> None:
+    from emotion_agent.safety.classifier import RiskClassifier
+
+    policy = SafetyPolicy.from_settings(Settings())
+    assert isinstance(policy.strict_second, RiskClassifier)
+    assert policy.strict_second.config.thresholds["standard"] < 0.2  # the recall model's, not the default's
+    assert SafetyPolicy.from_settings(Settings(safety_strict_model="none")).strict_second is None
+    with_recall_first = SafetyPolicy.from_settings(
+        Settings(safety_model=str(PROJECT_ROOT / "safety" / "weights_recall")))
+    assert with_recall_first.strict_second is None  # the same model twice would add nothing
+
+
+@pytest.mark.models
+def test_a_missing_second_model_leaves_the_first_and_says_so(tmp_path: Path,
+                                                             caplog: pytest.LogCaptureFixture) -> None:
+    from emotion_agent.safety.classifier import RiskClassifier
+
+    with caplog.at_level("WARNING"):
+        policy = SafetyPolicy.from_settings(Settings(safety_strict_model=str(tmp_path / "nope")))
+    assert isinstance(policy.classifier, RiskClassifier) and policy.strict_second is None
+    assert "no second opinion at strict" in caplog.text
 
 
 def test_the_no_cue_threshold_costs_at_most_the_allowed_recall() -> None:

@@ -535,15 +535,32 @@ def build_eval_parser(parser: argparse.ArgumentParser | None = None) -> argparse
                              "reports the share the screen flags (false alarms on ordinary traffic)")
     parser.add_argument("--level", choices=("standard", "strict"), default="standard")
     parser.add_argument("--model", default=None, help="classifier folder (default: the committed one)")
+    parser.add_argument("--second", default=None,
+                        help="the second opinion at --level strict on cued messages (default: the committed "
+                             "higher-recall weights, as the agent runs; 'none': the first classifier alone)")
     parser.add_argument("--json", action="store_true", help="last line: one JSON object")
     return parser
+
+
+def second_opinion(spec: str | None, model: str | None) -> RiskClassifier | None:
+    """The strict level's second classifier as ``SafetyPolicy.from_settings`` picks it: ``spec`` or the
+    committed higher-recall weights; none when ``spec`` is ``none`` or names the first model again."""
+    from emotion_agent.safety.classifier import RECALL_WEIGHTS
+
+    if (spec or "").strip().lower() == "none":
+        return None
+    wanted = Path(spec) if spec else RECALL_WEIGHTS
+    if model is not None and wanted.resolve() == Path(model).resolve():
+        return None
+    return RiskClassifier.load(wanted)
 
 
 def run_eval(args: argparse.Namespace) -> int:
     if args.data is None and not args.everyday:
         raise SystemExit("eval safety: give --data TSV and/or --everyday FILE")
-    policy = SafetyPolicy(classifier=RiskClassifier.load(args.model))
-    summary: dict[str, Any] = {"level": args.level}
+    second = second_opinion(args.second, args.model) if args.level == "strict" else None
+    policy = SafetyPolicy(classifier=RiskClassifier.load(args.model), strict_second=second)
+    summary: dict[str, Any] = {"level": args.level, "second_opinion": second is not None}
     if args.data is not None:
         result = evaluate(policy, read_rows(args.data), args.level)
         print(format_eval(result, f"safety screen ({args.level}) on {args.data}"))
