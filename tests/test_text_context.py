@@ -345,6 +345,17 @@ def test_cv_prior_drops_a_bias_that_only_fits_the_slice() -> None:
     assert not none_bias.any() and none_report == {"rule": "none"}
 
 
+def test_domain_weights_parse_and_reject_unknown_sources() -> None:
+    from emotion_agent.training.text_context_train import parse_domain_weights
+
+    assert parse_domain_weights(["meld=2", "emorynlp=1.5"]) == {"meld": 2.0, "emorynlp": 1.5}
+    assert parse_domain_weights(None) == {}
+    with pytest.raises(SystemExit, match="NAME=WEIGHT"):
+        parse_domain_weights(["friends=2"])
+    with pytest.raises(SystemExit, match="not a number"):
+        parse_domain_weights(["meld=lots"])
+
+
 # -- eval text ---------------------------------------------------------------------------------------------------
 def test_eval_reads_meld_with_context_and_prints_weighted_f1(tiny_encoder: Path, tmp_path: Path,
                                                              capsys: pytest.CaptureFixture[str]) -> None:

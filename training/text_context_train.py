@@ -228,6 +228,20 @@ def tune_prior(logits: np.ndarray, y: np.ndarray, domains: np.ndarray, rounds: i
     return bias.astype(np.float32)
 
 
+def parse_domain_weights(items: Sequence[str] | None) -> dict[str, float]:
+    """``["meld=2", "emorynlp=1.5"]`` → ``{"meld": 2.0, "emorynlp": 1.5}`` (domains as ``domain_group`` names them)."""
+    out: dict[str, float] = {}
+    for item in items or ():
+        name, sep, value = item.partition("=")
+        if not sep or name.strip() not in ("goemotions", "meld", "emorynlp", "authored"):
+            raise SystemExit(f"--domain-weight wants NAME=WEIGHT with NAME goemotions, meld, emorynlp or authored; got {item!r}")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise SystemExit(f"--domain-weight {item!r}: the weight is not a number") from None
+    return out
+
+
 def domain_group(domain: str) -> str:
     """Authored domains (support, checkin, casual, speech) count as one domain for the objective."""
     return domain if domain in ("goemotions", "meld", "emorynlp") else "authored"
@@ -512,6 +526,9 @@ def build_train_parser(parser: argparse.ArgumentParser | None = None) -> argpars
                    help="where the teacher's lower-layer states are cached (default: --cache-dir)")
     p.add_argument("--distill-weight", type=float, default=0.5, help="weight of the teacher term")
     p.add_argument("--distill-temperature", type=float, default=2.0)
+    p.add_argument("--domain-weight", action="append", default=None, metavar="NAME=WEIGHT",
+                   help="loss weight of one source's rows (goemotions, meld, emorynlp, authored; repeatable; "
+                        "authored defaults to --authored-weight, the others to 1)")
     p.add_argument("--prior", choices=("cv", "tuned", "none"), default="cv",
                    help="label prior (logit bias): tuned on the held-out slice only when that carries over to "
                         "held-out halves it was not tuned on (cv; default), always (tuned: runs 1-5), or none")
@@ -565,8 +582,9 @@ def run_train(args: argparse.Namespace, argv: list[str] | None = None) -> int:
         return 0
     fit_cache = concat_caches(enc_fit)
     y = np.array([e.label for e in fit_ex], dtype=np.int64)
+    domain_weight = {"authored": args.authored_weight, **parse_domain_weights(args.domain_weight)}
     weights = class_weights(y, args.class_weight_power)[y] * np.array(
-        [args.authored_weight if domain_group(e.domain) == "authored" else 1.0 for e in fit_ex], dtype=np.float32)
+        [domain_weight.get(domain_group(e.domain), 1.0) for e in fit_ex], dtype=np.float32)
     y_held = np.array([e.label for e in held_ex], dtype=np.int64)
     d_held = np.array([domain_group(e.domain) for e in held_ex])
     config = TextExpertConfig(encoder=args.encoder, hidden_size=encoder.hidden_size, max_length=args.max_length,
