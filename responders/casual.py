@@ -35,14 +35,22 @@ from emotion_agent.core.events import EmotionEstimate
 from emotion_agent.core.protocols import Turn
 from emotion_agent.responders import spelling
 from emotion_agent.responders.listener import NEGATIVE_FEELINGS, POSITIVE_FEELINGS, feeling_of, pick
-from emotion_agent.responders.reflect import ARRANGED, BRIGHT_SPOT, best_clause, clauses, say_back, tense_of
+from emotion_agent.responders.reflect import (
+    ARRANGED,
+    BRIGHT_SPOT,
+    I_WILL,
+    best_clause,
+    clauses,
+    say_back,
+    tense_of,
+)
 from emotion_agent.responders.structured import question_parts, user_text, word_stream
 
 _GREETING = re.compile(r"(?i)^\W*(?:hi|hello|hey|hiya|heya|yo|sup|morning|evening|good (?:morning|evening))\b"
                        r"[\w\s,!.']{0,20}$")
 _CLOSE = re.compile(r"(?i)\b(?:thanks|thank you|thx|cheers|bye|night night|good ?night|talk (?:soon|later)|"
                     r"gotta go|got to go|speak soon|ttyl|laters)\b")
-_PLAN = re.compile(r"(?i)\b(?:i'?ll|i will|i'?m (?:\w+ )?going to|im (?:\w+ )?going to|i'?m gonna|im gonna|gonna|"
+_PLAN = re.compile(r"(?i)\b(?:" + I_WILL + r"|i will|i'?m (?:\w+ )?going to|im (?:\w+ )?going to|i'?m gonna|im gonna|gonna|"
                    r"i might|might (?:go|try|just|do|get|head|book)|we'?re (?:\w+ )?going to|planning (?:to|on)|"
                    r"thinking (?:of|about) \w+ing|" + ARRANGED + r")\b")
 _LUCK = re.compile(r"(?i)\b(?:wish me luck|fingers crossed|here goes)\b")

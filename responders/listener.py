@@ -33,7 +33,15 @@ from typing import Any, Literal
 from emotion_agent.core.events import EmotionEstimate
 from emotion_agent.core.protocols import Turn
 from emotion_agent.responders import spelling
-from emotion_agent.responders.reflect import ARRANGED, BRIGHT_SPOT, best_clause, clauses, say_back, tense_of
+from emotion_agent.responders.reflect import (
+    ARRANGED,
+    BRIGHT_SPOT,
+    I_WILL,
+    best_clause,
+    clauses,
+    say_back,
+    tense_of,
+)
 from emotion_agent.responders.structured import question_parts, user_text, word_stream
 from emotion_agent.responders.template import stable_index
 
@@ -162,8 +170,7 @@ _GREETING = re.compile(r"(?i)^\W*(?:hi|hello|hey|hiya|heya|good (?:morning|after
 _THANKS = re.compile(r"(?i)\b(?:thanks|thank you|thank u|thx|ty|cheers|appreciate (?:it|that|you))\b")
 _BYE = re.compile(r"(?i)\b(?:bye|goodbye|good night|goodnight|night night|talk (?:soon|later|tomorrow)|"
                   r"that'?s all|gotta go|got to go|speak soon)\b")
-_PLAN = re.compile(r"(?i)\b(?:i'?ll|ill (?=(?:do|go|try|text|call|ring|book|ask|tell|look|give|get|make|start|just|probably|see|have|"
-                   r"think|send|check|email|message|talk|speak|sort|write|bring|definitely|actually)\b)|i will|i'?m going to|im going to|i'?m gonna|im gonna|"
+_PLAN = re.compile(r"(?i)\b(?:" + I_WILL + r"|i will|i'?m going to|im going to|i'?m gonna|im gonna|"
                    r"i might|maybe i'?ll|maybe i (?:should|could|can)|i could (?:try|ask|go|look|stick|call|text|book)|"
                    r"i should (?:probably|try|ask|go|look|call|text|book)|might (?:try|give|go|just|book|ask|look|text|call)|i'?ve decided|"
                    r"i'?m planning|im planning|my plan is|going to try|i'?m (?:just |probably |definitely |actually )?going to|"

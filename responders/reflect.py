@@ -19,7 +19,7 @@ MIN_WORDS = 3
 
 _SPLIT_SENTENCES = re.compile(r"(?<=[.!?])\s+|\s*[;\n]\s*|\s+[-–—]+\s+|\s*…\s*|\.{2,}\s*")
 _SPLIT_CLAUSES = re.compile(r"(?i),?\s+(?:but|because|cos|cause|although|though|except)\s+|,\s+(?:and\s+)?so\s+")
-_LEAD = re.compile(r"(?i)^(?:(?:um+|uh+|erm+|so|and|but|like|honestly|tbh|ok|okay|well|yeah|yes|no(?=\s*[,.!?;])|i mean|"
+_LEAD = re.compile(r"(?i)^(?:(?:um+|uh+|erm+|so|and|but|like|honestly|tbh|ok|okay|well|yeah|yes|no(?=\s*[,.!?;])|i mean|actually|"
                    r"oh my (?:god|gosh|days)|omg|oh god|my god|"
                    r"i guess|i suppose|i think(?=\s+(?:i'?m|im|i am|i'?ll|ill|i will|i feel|i just|i want|i need|maybe|"
                    r"i should|i could|i might|i'?d)\b)|also|plus|then|hi|hey|hello|hiya|alright|all right|sure|cool|that'?s true|thats true|true|fair enough|fair|good point|you'?re right|"
@@ -221,6 +221,14 @@ _AHEAD = re.compile(r"(?i)\b(?:need to|have to|want to|going to|gonna|tomorrow|t
                     r"i'?ll|can'?t wait|looking forward)\b")
 
 
+I_WILL = (r"i['’]ll|(?:^|(?<=[.,!?;:] )|(?<=\band )|(?<=\bso )|(?<=\bthen )|(?<=\byeah )|(?<=\bmaybe )|"
+          r"(?<=\bthink )|(?<=\bbut )|(?<=\bok )|(?<=\bokay )|(?<=\bguess )|(?<=\bprobably )|(?<=\bnow )|"
+          r"(?<=\btho )|(?<=\bthough ))ill (?=[a-z])|ill (?=(?:do|go|try|text|call|ring|book|ask|tell|look|give|get|"
+          r"make|start|just|probably|see|have|think|send|check|email|message|talk|speak|sort|write|bring|definitely|"
+          r"actually|put|fix|mention|pop|grab|pick|take|let|leave|stay|keep|wait|sleep|head)\b)")
+""""I'll", also typed "ill": at the start of a clause or after "so", "and", "maybe"... ("ill fix the fence",
+"so ill stay in"), or before a verb; never "ill" after "been", "was", "got" ("his dad has been ill" was
+read as a plan)."""
 ARRANGED = (r"i'?m \w+ing (?:\w+ ){0,5}(?:tomorrow|tonight|later|this (?:weekend|evening|afternoon)|next week|"
             r"on (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday))")
 """An arrangement in the present tense ("I'm calling pest control tomorrow"): a plan, for the listener

@@ -11,6 +11,7 @@ import pytest
 
 from emotion_agent.core.events import EmotionEstimate
 from emotion_agent.core.protocols import Turn
+from emotion_agent.responders import casual as casual_module
 from emotion_agent.responders import listener as listener_module
 from emotion_agent.responders import reflect as reflect_module
 from emotion_agent.responders.guard import ReplyGuard
@@ -281,6 +282,22 @@ def test_no_as_a_determiner_is_kept_in_a_reflection() -> None:
     assert clauses("no one called me back") == ["no one called me back"]
     assert best_clause("no running for six weeks though which is annoying") == "no running for six weeks"
     assert clauses("no, i'm fine really") == ["i'm fine"]
+
+
+def test_ill_the_adjective_is_not_a_plan_but_ill_the_typo_for_ill_is() -> None:
+    """"ill" matched the plan pattern's "i'?ll": "his dad has been ill" got "that sounds like a good plan"."""
+    sick = reply("his dad has been ill. maybe he's just stressed and saves his energy for them", "sad", "checkin")
+    assert "plan" not in sick and "good step" not in sick, sick
+    sick = reply("freshers week i was ill the whole time so i missed all of it", "sad", "checkin")
+    assert "plan" not in sick, sick
+    for typed in ("ill fix the fence tho", "yeah ill mention it at my review", "ill text her tonight"):
+        assert "plan" in reply(typed, "neutral", "companion") or "good step" in reply(typed, "neutral", "companion"), typed
+    assert casual_module._PLAN.search("so ill stay in") and not casual_module._PLAN.search("my cat is ill")
+
+
+def test_an_answer_word_after_actually_is_not_said_back() -> None:
+    assert clauses("oh actually yes it's in my bag") == ["it's in my bag"]
+    assert "yes" not in reply("oh actually yes it's in my bag. 10:52 on it", "surprised", "companion")
 
 
 def test_a_bright_spot_a_feeling_that_is_gone_and_the_clause_with_the_good_news() -> None:
