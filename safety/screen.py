@@ -10,11 +10,12 @@ Layers, in order, for user text (``SafetyPolicy.check_user(text, level)`` → ``
    adapters, trained on the authored corpus ``corpora/crisis``; it catches the phrasings no list
    foresees.  A message is flagged when a pattern fires or the classifier's risk score reaches the
    level's threshold (``standard``, or the lower ``strict`` one for the mental-health profile).
-4. **A second opinion at ``strict``** (optional, on by default): a second, higher-recall classifier
-   (``safety/weights_recall``) reads the messages the first left unflagged **that carry a risk cue**
-   (``safety.cues``) and flags them at its own ``standard`` threshold (``matched="second_classifier"``).
-   Plans and preparatory acts were the screen's misses on messages written by strangers; the cue
-   condition keeps the second model off everyday talk, where its false alarms were.
+4. **A second opinion** (on by default): a second, higher-recall classifier (``safety/weights_recall``)
+   reads the messages the first left unflagged **that carry a risk cue** (``safety.cues``) and flags them
+   at its own ``standard`` threshold (``matched="second_classifier"``): at ``strict`` whatever kind it
+   reads, at ``standard`` only the acts the first misses on messages written by strangers (a plan,
+   preparatory acts, risk inside a request, an attempt; ``SECOND_OPINION_KINDS``).  The cue condition
+   keeps the second model off everyday talk, where its false alarms were.
 
 The verdict carries ``kind`` and ``severity`` (``safety.taxonomy``), ``matched`` (the pattern or
 ``classifier``) and ``score`` (the classifier's risk score).  Flagged turns get a fixed message by
@@ -69,6 +70,11 @@ log = logging.getLogger(__name__)
 LEVELS = ("standard", "strict")
 REPLY_MESSAGE = "(reply withheld by the safety screen)"
 CONCERN_THRESHOLD = {"standard": 0.6, "strict": 0.4}
+SECOND_OPINION_KINDS: dict[str, frozenset[str] | None] = {
+    "standard": frozenset({"plan", "preparatory", "embedded", "attempt"}),
+    "strict": None,
+}
+"""Which kinds the second opinion may flag at each level (None: any)."""
 """p(concern) from the classifier at which an unflagged message is reported as ``concern``."""
 _IMMINENT_CUES = re.compile(
     r"\b(?:tonight|today|right now|now|this (?:morning|afternoon|evening|weekend|week)|tomorrow|"
@@ -147,14 +153,14 @@ class SafetyPolicy:
         idioms: Sequence[str] | None = None,
         kind_order: Sequence[str] = (*USER_KINDS, *REPLY_KINDS),
         classifier: RiskClassifier | None = None,
-        strict_second: RiskClassifier | None = None,
+        second_opinion: RiskClassifier | None = None,
     ) -> None:
         """``patterns`` replaces the default rules (use ``DEFAULT_RULES + (...)`` to extend);
         ``responses`` the messages and resources; ``idioms`` the blanked figures of speech;
         ``classifier`` adds the trained stage (without it the screen runs on patterns alone);
-        ``strict_second`` the second opinion at ``strict`` on cued messages (layer 4)."""
+        ``second_opinion`` the second classifier on cued messages (layer 4)."""
         self.classifier = classifier
-        self.strict_second = strict_second
+        self.second_opinion = second_opinion
         rules = tuple(DEFAULT_RULES if patterns is None else patterns)
         self.rules = rules
         self.responses = responses or ResponseBook()
@@ -181,7 +187,7 @@ class SafetyPolicy:
 
     @classmethod
     def from_file(cls, path: str | Path, classifier: RiskClassifier | None = None,
-                  strict_second: RiskClassifier | None = None) -> SafetyPolicy:
+                  second_opinion: RiskClassifier | None = None) -> SafetyPolicy:
         """A policy from a JSON or YAML file (format in the module docstring)."""
         path = Path(path)
         if not path.is_file():
@@ -199,13 +205,13 @@ class SafetyPolicy:
         if not isinstance(data, dict):
             raise SafetyConfigError(f"{path}: expected a mapping at the top level")
         try:
-            return cls.from_config(data, classifier, strict_second=strict_second)
+            return cls.from_config(data, classifier, second_opinion=second_opinion)
         except SafetyConfigError as exc:
             raise SafetyConfigError(f"{path}: {exc}") from exc
 
     @classmethod
     def from_config(cls, data: Mapping[str, Any], classifier: RiskClassifier | None = None,
-                    locale: str | None = None, strict_second: RiskClassifier | None = None) -> SafetyPolicy:
+                    locale: str | None = None, second_opinion: RiskClassifier | None = None) -> SafetyPolicy:
         known = {"extend", "locale", "resources", "messages", "phrases", "patterns", "idioms"}
         unknown = set(data) - known
         if unknown:
@@ -233,13 +239,13 @@ class SafetyPolicy:
                                          and all(isinstance(v, str) for v in messages.values())):
             raise SafetyConfigError("messages must map a kind or severity to its text")
         book = ResponseBook(locale=locale, resources=resources, messages={**MESSAGES, **(messages or {})})
-        return cls(patterns=rules, responses=book, idioms=idioms, classifier=classifier, strict_second=strict_second)
+        return cls(patterns=rules, responses=book, idioms=idioms, classifier=classifier, second_opinion=second_opinion)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SafetyPolicy:
         """The default policy (or the one in ``settings.safety_config``) with the trained classifier
-        when ``settings.safety_classifier`` is on, and the second opinion at ``strict``
-        (``settings.safety_strict_model``; ``none`` turns it off).  If a classifier cannot be loaded,
+        when ``settings.safety_classifier`` is on, and the second opinion
+        (``settings.safety_second_model``; ``none`` turns it off).  If a classifier cannot be loaded,
         the screen runs without it and says so in the log at warning level."""
         classifier = second = None
         if settings.safety_classifier:
@@ -249,19 +255,19 @@ class SafetyPolicy:
                 classifier = RiskClassifier.load(settings.safety_model, encoder=settings.text_encoder)
             except Exception as exc:  # a missing model must not take the screen down
                 log.warning("safety: classifier off, patterns only (%s: %s)", type(exc).__name__, exc)
-            spec = settings.safety_strict_model
+            spec = settings.safety_second_model
             wanted = Path(spec or RECALL_WEIGHTS)
             same = settings.safety_model is not None and wanted.resolve() == Path(settings.safety_model).resolve()
             if classifier is not None and (spec or "").strip().lower() != "none" and not same:
                 try:
                     second = RiskClassifier.load(spec or RECALL_WEIGHTS, encoder=settings.text_encoder)
                 except Exception as exc:
-                    log.warning("safety: no second opinion at strict (%s: %s)", type(exc).__name__, exc)
+                    log.warning("safety: no second opinion (%s: %s)", type(exc).__name__, exc)
         path = settings.safety_config
         if path is None:
-            return cls(classifier=classifier, strict_second=second,
+            return cls(classifier=classifier, second_opinion=second,
                        responses=ResponseBook(locale=settings.safety_locale))
-        return cls.from_file(path, classifier, strict_second=second)
+        return cls.from_file(path, classifier, second_opinion=second)
 
     # -- screening -------------------------------------------------------------------------------
 
@@ -283,11 +289,11 @@ class SafetyPolicy:
         limit = self._threshold(level, norm) if self.classifier is not None else None
         by_model = risk is not None and limit is not None and risk >= limit
         second = False
-        if hit is None and not by_model and level == "strict" and self.strict_second is not None \
-                and has_risk_cue(norm):
-            other = self.strict_second.score(plain)
-            other_limit = self.strict_second.config.thresholds.get("standard", 0.5)
-            if other.risk >= other_limit:
+        if hit is None and not by_model and self.second_opinion is not None and has_risk_cue(norm):
+            other = self.second_opinion.score(plain)
+            other_limit = self.second_opinion.config.thresholds.get("standard", 0.5)
+            kinds = SECOND_OPINION_KINDS[level]
+            if other.risk >= other_limit and (kinds is None or other.kind in kinds):
                 scores, risk, limit, by_model, second = other, other.risk, other_limit, True, True
         if hit is None and not by_model:
             if scores is not None and scores.concern >= CONCERN_THRESHOLD[level]:

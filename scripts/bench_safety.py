@@ -41,7 +41,7 @@ def main() -> None:
     started = time.perf_counter()
     full = SafetyPolicy.from_settings(Settings())
     print(f"loaded the screen in {time.perf_counter() - started:.1f} s (classifier: {full.classifier is not None}, "
-          f"second opinion: {full.strict_second is not None})")
+          f"second opinion: {full.second_opinion is not None})")
     one = SafetyPolicy(classifier=full.classifier)
     full.check_user("I won't be around much longer", "strict")  # warm up both models
     for name, policy in (("patterns only", SafetyPolicy()), ("patterns + classifier", one),

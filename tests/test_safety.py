@@ -522,10 +522,12 @@ def test_sealed_probe_recall_and_precision_hold(screen: SafetyPolicy) -> None:
     rows = read_rows(PROBE_B)
     standard, strict = evaluate(screen, rows, "standard"), evaluate(screen, rows, "strict")
     assert standard["recall"] >= 0.92 and standard["precision"] >= 0.90, standard
-    # strict, with the second opinion: 0.968 / 0.919 measured (without it 0.947 / 0.937)
+    # with the second opinion: standard 0.936 / 0.957, strict 0.968 / 0.919 (without it 0.926 / 0.956, 0.947 / 0.937)
+    assert standard["recall"] >= 0.93
     assert strict["recall"] >= 0.96 and strict["precision"] >= 0.90, strict
-    alone = evaluate(SafetyPolicy(classifier=screen.classifier), rows, "strict")
-    assert strict["recall"] > alone["recall"]
+    alone = SafetyPolicy(classifier=screen.classifier)
+    assert strict["recall"] > evaluate(alone, rows, "strict")["recall"]
+    assert standard["recall"] > evaluate(alone, rows, "standard")["recall"]
 
 
 @pytest.mark.models
@@ -627,12 +629,13 @@ def test_everyday_messages_carry_no_cue(text: str) -> None:
 class _FixedScores:
     """A stand-in classifier: every message scores ``risk``; thresholds as a trained model writes them."""
 
-    def __init__(self, risk: float, thresholds: dict[str, float]) -> None:
+    def __init__(self, risk: float, thresholds: dict[str, float], kind: str = "passive_ideation") -> None:
         self.risk = risk
+        self.kind = kind
         self.config = RiskClassifierConfig(thresholds=thresholds)
 
     def score(self, text: str) -> RiskScores:
-        return RiskScores(self.risk, "passive_ideation" if self.risk >= 0.5 else "none", "high", 0.0)
+        return RiskScores(self.risk, self.kind if self.risk >= 0.5 else "none", "high", 0.0)
 
 
 def test_messages_without_a_cue_need_the_no_cue_threshold() -> None:
@@ -649,22 +652,28 @@ def test_messages_without_a_cue_need_the_no_cue_threshold() -> None:
     assert old_model.check_user(everyday).flagged  # a model without no-cue thresholds: one threshold
 
 
-def test_the_second_opinion_reads_cued_messages_at_strict_only() -> None:
+def test_the_second_opinion_reads_cued_messages_any_kind_at_strict_and_missed_acts_at_standard() -> None:
     first = cast(RiskClassifier, _FixedScores(0.1, {"standard": 0.2, "strict": 0.2}))
     second = cast(RiskClassifier, _FixedScores(0.9, {"standard": 0.5, "strict": 0.3}))
-    policy = SafetyPolicy(classifier=first, strict_second=second)
+    policy = SafetyPolicy(classifier=first, second_opinion=second)
     cued = "I won't be a problem for anyone much longer"
     verdict = policy.check_user(cued, "strict")
     assert verdict.flagged and verdict.matched == "second_classifier"
     assert (verdict.score, verdict.threshold) == (0.9, 0.5)  # the second model's own standard threshold
     assert verdict.kind == "passive_ideation" and verdict.message
-    assert not policy.check_user(cued, "standard").flagged  # the standard level is the first model's alone
+    assert not policy.check_user(cued, "standard").flagged  # at standard not this kind (passive ideation)
+    for kind in ("plan", "preparatory", "embedded", "attempt"):
+        acts = SafetyPolicy(classifier=first, second_opinion=cast(
+            RiskClassifier, _FixedScores(0.9, {"standard": 0.5}, kind=kind)))
+        verdict = acts.check_user(cued, "standard")
+        assert verdict.flagged and verdict.kind == kind and verdict.matched == "second_classifier"
+        assert not acts.check_user("Any plans for the weekend?", "standard").flagged  # no cue
     assert not policy.check_user("Any plans for the weekend?", "strict").flagged  # no cue: not consulted
     assert not SafetyPolicy(classifier=first).check_user(cued, "strict").flagged  # without it: missed
     both = SafetyPolicy(classifier=cast(RiskClassifier, _FixedScores(0.6, {"standard": 0.2, "strict": 0.2})),
-                        strict_second=second)
+                        second_opinion=second)
     assert both.check_user(cued, "strict").matched == "classifier"  # the first model decides when it flags
-    quiet = SafetyPolicy(classifier=first, strict_second=cast(RiskClassifier, _FixedScores(0.4, {"standard": 0.5})))
+    quiet = SafetyPolicy(classifier=first, second_opinion=cast(RiskClassifier, _FixedScores(0.4, {"standard": 0.5})))
     assert not quiet.check_user(cued, "strict").flagged  # 0.4 < its 0.5
 
 
@@ -679,7 +688,7 @@ def test_second_opinion_alerts_name_the_model_not_a_pattern() -> None:
 
 def test_no_first_classifier_means_no_second_opinion(tmp_path: Path) -> None:
     off = SafetyPolicy.from_settings(Settings(safety_classifier=False))
-    assert off.classifier is None and off.strict_second is None
+    assert off.classifier is None and off.second_opinion is None
 
 
 @pytest.mark.models
@@ -687,12 +696,12 @@ def test_the_default_screen_has_the_second_opinion_and_none_turns_it_off() -> No
     from emotion_agent.safety.classifier import RiskClassifier
 
     policy = SafetyPolicy.from_settings(Settings())
-    assert isinstance(policy.strict_second, RiskClassifier)
-    assert policy.strict_second.config.thresholds["standard"] < 0.2  # the recall model's, not the default's
-    assert SafetyPolicy.from_settings(Settings(safety_strict_model="none")).strict_second is None
+    assert isinstance(policy.second_opinion, RiskClassifier)
+    assert policy.second_opinion.config.thresholds["standard"] < 0.2  # the recall model's, not the default's
+    assert SafetyPolicy.from_settings(Settings(safety_second_model="none")).second_opinion is None
     with_recall_first = SafetyPolicy.from_settings(
         Settings(safety_model=str(PROJECT_ROOT / "safety" / "weights_recall")))
-    assert with_recall_first.strict_second is None  # the same model twice would add nothing
+    assert with_recall_first.second_opinion is None  # the same model twice would add nothing
 
 
 @pytest.mark.models
@@ -701,9 +710,9 @@ def test_a_missing_second_model_leaves_the_first_and_says_so(tmp_path: Path,
     from emotion_agent.safety.classifier import RiskClassifier
 
     with caplog.at_level("WARNING"):
-        policy = SafetyPolicy.from_settings(Settings(safety_strict_model=str(tmp_path / "nope")))
-    assert isinstance(policy.classifier, RiskClassifier) and policy.strict_second is None
-    assert "no second opinion at strict" in caplog.text
+        policy = SafetyPolicy.from_settings(Settings(safety_second_model=str(tmp_path / "nope")))
+    assert isinstance(policy.classifier, RiskClassifier) and policy.second_opinion is None
+    assert "no second opinion" in caplog.text
 
 
 def test_the_no_cue_threshold_costs_at_most_the_allowed_recall() -> None:

@@ -536,14 +536,14 @@ def build_eval_parser(parser: argparse.ArgumentParser | None = None) -> argparse
     parser.add_argument("--level", choices=("standard", "strict"), default="standard")
     parser.add_argument("--model", default=None, help="classifier folder (default: the committed one)")
     parser.add_argument("--second", default=None,
-                        help="the second opinion at --level strict on cued messages (default: the committed "
-                             "higher-recall weights, as the agent runs; 'none': the first classifier alone)")
+                        help="the second opinion on cued messages (default: the committed higher-recall "
+                             "weights, as the agent runs; 'none': the first classifier alone)")
     parser.add_argument("--json", action="store_true", help="last line: one JSON object")
     return parser
 
 
 def second_opinion(spec: str | None, model: str | None) -> RiskClassifier | None:
-    """The strict level's second classifier as ``SafetyPolicy.from_settings`` picks it: ``spec`` or the
+    """The second classifier as ``SafetyPolicy.from_settings`` picks it: ``spec`` or the
     committed higher-recall weights; none when ``spec`` is ``none`` or names the first model again."""
     from emotion_agent.safety.classifier import RECALL_WEIGHTS
 
@@ -558,8 +558,8 @@ def second_opinion(spec: str | None, model: str | None) -> RiskClassifier | None
 def run_eval(args: argparse.Namespace) -> int:
     if args.data is None and not args.everyday:
         raise SystemExit("eval safety: give --data TSV and/or --everyday FILE")
-    second = second_opinion(args.second, args.model) if args.level == "strict" else None
-    policy = SafetyPolicy(classifier=RiskClassifier.load(args.model), strict_second=second)
+    second = second_opinion(args.second, args.model)
+    policy = SafetyPolicy(classifier=RiskClassifier.load(args.model), second_opinion=second)
     summary: dict[str, Any] = {"level": args.level, "second_opinion": second is not None}
     if args.data is not None:
         result = evaluate(policy, read_rows(args.data), args.level)

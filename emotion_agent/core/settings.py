@@ -107,10 +107,11 @@ class Settings(BaseSettings):
         True, description="Screen user text with the trained risk classifier as well as the patterns.")
     safety_model: str | None = Field(
         None, description="Risk classifier weights (folder, pkg: or hub id); default the committed ones.")
-    safety_strict_model: str | None = Field(
-        None, description="Second opinion at the strict level (mental_health profile) on messages with a "
-                          "risk cue: weights (folder, pkg: or hub id); default the committed higher-recall "
-                          "ones (safety/weights_recall); 'none' turns it off.")
+    safety_second_model: str | None = Field(
+        None, description="The risk screen's second opinion on messages with a risk cue (any kind at the strict "
+                          "level, plans, preparatory acts, embedded risk and attempts at standard): weights "
+                          "(folder, pkg: or hub id); default the committed higher-recall ones "
+                          "(safety/weights_recall); 'none' turns it off.")
     safety_locale: str = Field(
         "default", description="Which crisis resources and emergency number the safety messages give "
                                "(en-US, en-GB, en-CA, en-IE, en-AU, en-NZ or default).")
