@@ -33,7 +33,19 @@ from emotion_agent.safety.taxonomy import CLASSIFIER_KINDS, SEVERITIES
 
 WEIGHTS = Path(__file__).with_name("weights")
 RECALL_WEIGHTS = Path(__file__).with_name("weights_recall")
-"""The higher-recall classifier (rounds 8-9): the second opinion at ``strict``, or an opt-in primary."""
+"""The higher-recall classifier (rounds 8-9): the screen's second opinion, or an opt-in primary."""
+
+
+def second_opinion_source(spec: str | None, primary: str | None) -> str | Path | None:
+    """Where the second opinion's weights come from: ``spec`` (a folder, ``pkg:`` or hub id) or the
+    committed higher-recall weights; None when ``spec`` is ``none`` or names the primary model again
+    (the same model twice would add nothing)."""
+    if (spec or "").strip().lower() == "none":
+        return None
+    wanted = Path(spec) if spec else RECALL_WEIGHTS
+    if primary is not None and wanted.resolve() == Path(primary).resolve():
+        return None
+    return spec or RECALL_WEIGHTS
 LORA_TARGETS = ("query", "key", "value", "attention.output.dense", "intermediate.dense", "output.dense",
                 "attn.q", "attn.k", "attn.v", "attn.o")
 """Projections that get adapters: BERT-class names, then MPNet's attention names."""

@@ -249,18 +249,16 @@ class SafetyPolicy:
         the screen runs without it and says so in the log at warning level."""
         classifier = second = None
         if settings.safety_classifier:
-            from emotion_agent.safety.classifier import RECALL_WEIGHTS, RiskClassifier
+            from emotion_agent.safety.classifier import RiskClassifier, second_opinion_source
 
             try:
                 classifier = RiskClassifier.load(settings.safety_model, encoder=settings.text_encoder)
             except Exception as exc:  # a missing model must not take the screen down
                 log.warning("safety: classifier off, patterns only (%s: %s)", type(exc).__name__, exc)
-            spec = settings.safety_second_model
-            wanted = Path(spec or RECALL_WEIGHTS)
-            same = settings.safety_model is not None and wanted.resolve() == Path(settings.safety_model).resolve()
-            if classifier is not None and (spec or "").strip().lower() != "none" and not same:
+            source = second_opinion_source(settings.safety_second_model, settings.safety_model)
+            if classifier is not None and source is not None:
                 try:
-                    second = RiskClassifier.load(spec or RECALL_WEIGHTS, encoder=settings.text_encoder)
+                    second = RiskClassifier.load(source, encoder=settings.text_encoder)
                 except Exception as exc:
                     log.warning("safety: no second opinion (%s: %s)", type(exc).__name__, exc)
         path = settings.safety_config
@@ -286,10 +284,11 @@ class SafetyPolicy:
         hit = self._match(norm, self._user[level])
         scores = self.classifier.score(plain) if self.classifier is not None else None
         risk = scores.risk if scores is not None else None
-        limit = self._threshold(level, norm) if self.classifier is not None else None
+        cue = has_risk_cue(norm) if self.classifier is not None else False
+        limit = self._threshold(level, cue) if self.classifier is not None else None
         by_model = risk is not None and limit is not None and risk >= limit
         second = False
-        if hit is None and not by_model and self.second_opinion is not None and has_risk_cue(norm):
+        if hit is None and not by_model and self.second_opinion is not None and cue:
             other = self.second_opinion.score(plain)
             other_limit = self.second_opinion.config.thresholds.get("standard", 0.5)
             kinds = SECOND_OPINION_KINDS[level]
@@ -318,13 +317,13 @@ class SafetyPolicy:
         picks the classifier threshold in ``check_user``."""
         return has_risk_cue(self._prepare(text))
 
-    def _threshold(self, level: str, norm: str) -> float:
-        """The classifier threshold for ``level``; a message without any risk cue (``safety.cues``)
-        uses the level's ``<level>_no_cue`` threshold when the model has one."""
+    def _threshold(self, level: str, cue: bool) -> float:
+        """The classifier threshold for ``level``; a message without any risk cue (``cue`` False,
+        ``safety.cues``) uses the level's ``<level>_no_cue`` threshold when the model has one."""
         assert self.classifier is not None
         thresholds = self.classifier.config.thresholds
         base = thresholds.get(level, 0.5)
-        if has_risk_cue(norm):
+        if cue:
             return base
         return max(base, thresholds.get(f"{level}_no_cue", base))
 

@@ -542,23 +542,13 @@ def build_eval_parser(parser: argparse.ArgumentParser | None = None) -> argparse
     return parser
 
 
-def second_opinion(spec: str | None, model: str | None) -> RiskClassifier | None:
-    """The second classifier as ``SafetyPolicy.from_settings`` picks it: ``spec`` or the
-    committed higher-recall weights; none when ``spec`` is ``none`` or names the first model again."""
-    from emotion_agent.safety.classifier import RECALL_WEIGHTS
-
-    if (spec or "").strip().lower() == "none":
-        return None
-    wanted = Path(spec) if spec else RECALL_WEIGHTS
-    if model is not None and wanted.resolve() == Path(model).resolve():
-        return None
-    return RiskClassifier.load(wanted)
-
-
 def run_eval(args: argparse.Namespace) -> int:
     if args.data is None and not args.everyday:
         raise SystemExit("eval safety: give --data TSV and/or --everyday FILE")
-    second = second_opinion(args.second, args.model)
+    from emotion_agent.safety.classifier import second_opinion_source
+
+    source = second_opinion_source(args.second, args.model)
+    second = RiskClassifier.load(source) if source is not None else None
     policy = SafetyPolicy(classifier=RiskClassifier.load(args.model), second_opinion=second)
     summary: dict[str, Any] = {"level": args.level, "second_opinion": second is not None}
     if args.data is not None:
