@@ -213,14 +213,6 @@ def reflect(clause: str) -> str | None:
     return text.strip(" ,.;:!") or None
 
 
-_PAST_EVENT = re.compile(r"(?i)\b(?:was|were|went|did|had|got|saw|said|told|came|took|won|left|ate|made|met|"
-                         r"tried|visited|finished|started|booked|called|rang|asked|turned up|showed up|walked|"
-                         r"happened|ended up)\b")
-_AHEAD = re.compile(r"(?i)\b(?:need to|have to|want to|going to|gonna|tomorrow|tonight|next|soon|this weekend|later|"
-                    r"on (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)|planning|thinking of|will|"
-                    r"i'?ll|can'?t wait|looking forward)\b")
-
-
 I_WILL = (r"i['’]ll|(?:^|(?<=[.,!?;:] )|(?<=\band )|(?<=\bso )|(?<=\bthen )|(?<=\byeah )|(?<=\bmaybe )|"
           r"(?<=\bthink )|(?<=\bbut )|(?<=\bok )|(?<=\bokay )|(?<=\bguess )|(?<=\bprobably )|(?<=\bnow )|"
           r"(?<=\btho )|(?<=\bthough ))ill (?=[a-z])|ill (?=(?:do|go|try|text|call|ring|book|ask|tell|look|give|get|"
@@ -229,6 +221,14 @@ I_WILL = (r"i['’]ll|(?:^|(?<=[.,!?;:] )|(?<=\band )|(?<=\bso )|(?<=\bthen )|(?
 """"I'll", also typed "ill": at the start of a clause or after "so", "and", "maybe"... ("ill fix the fence",
 "so ill stay in"), or before a verb; never "ill" after "been", "was", "got" ("his dad has been ill" was
 read as a plan)."""
+_PAST_EVENT = re.compile(r"(?i)\b(?:was|were|went|did|had|got|saw|said|told|came|took|won|left|ate|made|met|"
+                         r"tried|visited|finished|started|booked|called|rang|asked|turned up|showed up|walked|"
+                         r"happened|ended up)\b")
+_AHEAD = re.compile(r"(?i)\b(?:need to|have to|want to|going to|gonna|tomorrow|tonight|next|soon|this weekend|later|"
+                    r"on (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)|planning|thinking of|will|"
+                    + I_WILL + r"|can'?t wait|looking forward)\b")
+
+
 ARRANGED = (r"i'?m \w+ing (?:\w+ ){0,5}(?:tomorrow|tonight|later|this (?:weekend|evening|afternoon)|next week|"
             r"on (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday))")
 """An arrangement in the present tense ("I'm calling pest control tomorrow"): a plan, for the listener

@@ -33,7 +33,7 @@ from typing import Any
 
 from emotion_agent.core.events import EmotionEstimate
 from emotion_agent.core.protocols import Turn
-from emotion_agent.responders.reflect import best_clause, clauses, reflect
+from emotion_agent.responders.reflect import I_WILL, best_clause, clauses, reflect
 from emotion_agent.responders.structured import word_stream
 from emotion_agent.responders.template import stable_index
 
@@ -113,7 +113,7 @@ _REQUEST = re.compile(r"(?i)(?:\b(?:i want|i'?d like|i would like|i need|i expec
 """The customer asks for an outcome (a refund, a cancellation, a replacement)."""
 _HUMAN = re.compile(r"(?i)\b(?:speak|talk|chat) (?:to|with) (?:a |an |the |your |someone |somebody )?"
                     r"(?:human|person|manager|supervisor|real|actual|someone|somebody|agent)|\breal person\b")
-_CUSTOMER_PLAN = re.compile(r"(?i)^\W*(?:ok(?:ay)?\W+|right\W+|fine\W+)?(?:i'?ll|i will|i might|might|i'?m going to|"
+_CUSTOMER_PLAN = re.compile(r"(?i)^\W*(?:ok(?:ay)?\W+|right\W+|fine\W+)?(?:" + I_WILL + r"|i will|i might|might|i'?m going to|"
                             r"gonna|i think i'?ll)\b(?![^.?!]*\b(?:refund|cancel|complain|report))")
 _ACCEPT = re.compile(r"(?i)\b(?:i'?ll|i will) (?:do that|take (?:it|that|you up)|go with that|wait for (?:the|a|your) "
                      r"colleague)\b")
