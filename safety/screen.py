@@ -16,6 +16,9 @@ Layers, in order, for user text (``SafetyPolicy.check_user(text, level)`` → ``
    reads, at ``standard`` only the acts the first misses on messages written by strangers (a plan,
    preparatory acts, risk inside a request, an attempt; ``SECOND_OPINION_KINDS``).  The cue condition
    keeps the second model off everyday talk, where its false alarms were.
+5. **A crisis told as over** (``safety.recovered``): a message with a distance in time, a recovery and
+   nothing current ("three years ago I tried, I'm doing well now") is answered as ``concern``
+   (``matched="recovered_past"``), not escalated, whatever fired above.
 
 The verdict carries ``kind`` and ``severity`` (``safety.taxonomy``), ``matched`` (the pattern or
 ``classifier``) and ``score`` (the classifier's risk score).  Flagged turns get a fixed message by
@@ -58,6 +61,7 @@ from emotion_agent.safety.patterns import (
     USER_KINDS,
     SafetyRule,
 )
+from emotion_agent.safety.recovered import recovered_past
 from emotion_agent.safety.responses import MESSAGES, RESOURCES, ResponseBook
 from emotion_agent.safety.taxonomy import RISK_KINDS
 
@@ -298,6 +302,8 @@ class SafetyPolicy:
             if scores is not None and scores.concern >= CONCERN_THRESHOLD[level]:
                 return SafetyVerdict(False, "concern", "classifier", "", "user", "concern", risk, limit)
             return SafetyVerdict(False, source="user", score=risk, threshold=limit)
+        if recovered_past(norm):  # a crisis told as over, with recovery and nothing current
+            return SafetyVerdict(False, "concern", "recovered_past", "", "user", "concern", None, limit)
         if hit is not None:
             kind, matched = hit
             if kind == "self_harm":  # the patterns' suicide/self-injury kind: the model names which
