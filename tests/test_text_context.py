@@ -32,6 +32,7 @@ from emotion_agent.training.datasets import DatasetError
 from emotion_agent.training.metrics import weighted_f1
 from emotion_agent.training.text_data import (
     load_authored_examples,
+    load_dialogue_examples,
     load_emorynlp_examples,
     load_examples,
     load_meld_examples,
@@ -99,6 +100,33 @@ def test_authored_tsv(tmp_path: Path) -> None:
     (tmp_path / "bad.tsv").write_text("domain\tprevious\ttext\tlabel\nsupport\t\thi\tbored\n", encoding="utf-8")
     with pytest.raises(DatasetError, match="bored"):
         load_authored_examples(tmp_path / "bad.tsv")
+
+
+def test_dialogue_jsonl_reads_user_turns_after_turns_and_replies(tmp_path: Path) -> None:
+    path = tmp_path / "dev.jsonl"
+    conv = {"id": "ca-1", "profile": "casual", "turns": [
+        {"user": "i got the flat!!!", "emotion": "happy", "reply": "No way, congratulations!"},
+        {"user": "moving in on the 1st", "emotion": "uncertain", "reply": "So soon!"},
+        {"user": "need a bed lol", "emotion": "neutral", "reply": "A bed first."}]}
+    path.write_text(json.dumps(conv) + "\n\n", encoding="utf-8")
+    ex = load_examples(path, context_turns=2)
+    assert [(e.text, e.label, e.domain, e.group) for e in ex] == [
+        ("i got the flat!!!", LABEL_INDEX["happy"], "dialogue", "dialogue:ca-1"),
+        ("need a bed lol", LABEL_INDEX["neutral"], "dialogue", "dialogue:ca-1")]  # uncertain: context only
+    assert ex[0].context == () and ex[1].context == ("moving in on the 1st", "So soon!")
+    (tmp_path / "bad.jsonl").write_text('{"id": 1}\n', encoding="utf-8")
+    with pytest.raises(DatasetError, match="turns"):
+        load_dialogue_examples(tmp_path / "bad.jsonl")
+
+
+def test_dialogue_rows_near_a_held_out_text_are_dropped() -> None:
+    from emotion_agent.training.text_context_train import drop_near
+    from emotion_agent.training.text_data import TextExample
+
+    rows = [TextExample("I got the job!!! the one at the museum", 1), TextExample("ok", 0),
+            TextExample("the bus smells like wet dog", 4)]
+    kept, dropped = drop_near(rows, ["I got the job!!! the one at the design studio", "OK"])
+    assert [e.text for e in kept] == ["the bus smells like wet dog"] and dropped == 2
 
 
 def test_unknown_formats_are_dataset_errors(tmp_path: Path) -> None:

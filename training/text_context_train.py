@@ -28,6 +28,7 @@ import argparse
 import copy
 import hashlib
 import json
+import re
 import statistics
 import time
 from collections.abc import Sequence
@@ -66,6 +67,7 @@ from emotion_agent.training.metrics import (
 from emotion_agent.training.text_data import (
     TextExample,
     load_authored_examples,
+    load_dialogue_examples,
     load_emorynlp_examples,
     load_examples,
     load_goemotions_examples,
@@ -76,11 +78,12 @@ from emotion_agent.training.text_train import class_weights, length_batches
 
 REPO = Path(__file__).resolve().parents[1]
 AUTHORED_DIR = REPO / "corpora" / "conversation"
+DIALOGUE_DIR = REPO / "corpora" / "dialogue"
 Cache = dict[str, np.ndarray]
 
 
 # -- data -----------------------------------------------------------------------------------------------
-def source_paths(data: Path, authored: Path) -> dict[str, tuple[Path, Path]]:
+def source_paths(data: Path, authored: Path, dialogue: Path = DIALOGUE_DIR) -> dict[str, tuple[Path, Path]]:
     """(train, dev) file of each source."""
     return {
         "goemotions": (data / "goemotions" / "train.tsv", data / "goemotions" / "dev.tsv"),
@@ -88,6 +91,7 @@ def source_paths(data: Path, authored: Path) -> dict[str, tuple[Path, Path]]:
         "emorynlp": (data / "meld" / "emorynlp" / "emorynlp_train_final.csv",
                      data / "meld" / "emorynlp" / "emorynlp_dev_final.csv"),
         "authored": (authored / "train.tsv", authored / "dev.tsv"),
+        "dialogue": (dialogue / "train.jsonl", dialogue / "dev.jsonl"),
     }
 
 
@@ -98,7 +102,35 @@ def load_source(name: str, path: Path, context_turns: int) -> list[TextExample]:
         return load_meld_examples(path, context_turns)
     if name == "emorynlp":
         return load_emorynlp_examples(path, context_turns)
+    if name == "dialogue":
+        return load_dialogue_examples(path, context_turns)
     return with_context(load_authored_examples(path), context_turns)
+
+
+def _five_grams(text: str) -> set[tuple[str, ...]]:
+    words = re.findall(r"[a-z']+", text.lower())
+    return {tuple(words[i:i + 5]) for i in range(len(words) - 4)}
+
+
+def held_out_texts(authored: Path, dialogue: Path) -> list[str]:
+    """Every held-out conversational text: the authored dev set, the dialogue dev conversations and the
+    dialogue dev scripts (``eval replies``)."""
+    texts = [e.text for e in load_authored_examples(authored / "dev.tsv")] if (authored / "dev.tsv").exists() else []
+    if (dialogue / "dev.jsonl").exists():
+        with (dialogue / "dev.jsonl").open(encoding="utf-8") as fh:
+            texts += [str(t.get("user") or "") for line in fh if line.strip() for t in json.loads(line)["turns"]]
+    for script in sorted((dialogue / "dev_scripts").glob("*.txt")):
+        texts += [ln.strip() for ln in script.read_text(encoding="utf-8").splitlines()
+                  if ln.strip() and not ln.startswith("#")]
+    return texts
+
+
+def drop_near(examples: list[TextExample], held: Sequence[str]) -> tuple[list[TextExample], int]:
+    """``examples`` without those equal to a held-out text or sharing five words in a row with one."""
+    exact = {h.strip().lower() for h in held}
+    grams: set[tuple[str, ...]] = set().union(*(_five_grams(h) for h in held)) if held else set()
+    kept = [e for e in examples if e.text.strip().lower() not in exact and not (_five_grams(e.text) & grams)]
+    return kept, len(examples) - len(kept)
 
 
 def cap_groups(examples: list[TextExample], cap: int | None, seed: int) -> list[TextExample]:
@@ -233,8 +265,8 @@ def parse_domain_weights(items: Sequence[str] | None) -> dict[str, float]:
     out: dict[str, float] = {}
     for item in items or ():
         name, sep, value = item.partition("=")
-        if not sep or name.strip() not in ("goemotions", "meld", "emorynlp", "authored"):
-            raise SystemExit(f"--domain-weight wants NAME=WEIGHT with NAME goemotions, meld, emorynlp or authored; got {item!r}")
+        if not sep or name.strip() not in DOMAINS:
+            raise SystemExit(f"--domain-weight wants NAME=WEIGHT with NAME one of {', '.join(DOMAINS)}; got {item!r}")
         try:
             out[name.strip()] = float(value)
         except ValueError:
@@ -242,9 +274,12 @@ def parse_domain_weights(items: Sequence[str] | None) -> dict[str, float]:
     return out
 
 
+DOMAINS = ("goemotions", "meld", "emorynlp", "authored", "dialogue")
+
+
 def domain_group(domain: str) -> str:
     """Authored domains (support, checkin, casual, speech) count as one domain for the objective."""
-    return domain if domain in ("goemotions", "meld", "emorynlp") else "authored"
+    return domain if domain in DOMAINS else "authored"
 
 
 # -- training -----------------------------------------------------------------------------------------------
@@ -479,7 +514,7 @@ def p50_latency(expert: TextExpert, examples: Sequence[TextExample], n: int = 20
 
 
 def dev_sets(args: argparse.Namespace) -> dict[str, list[TextExample]]:
-    paths = source_paths(args.data, args.authored)
+    paths = source_paths(args.data, args.authored, args.dialogue)
     out = {name: load_source(name, dev, args.context_turns) for name, (_, dev) in paths.items() if dev.exists()}
     if args.max_eval:
         out = {k: v[: args.max_eval] for k, v in out.items()}
@@ -493,6 +528,8 @@ def build_train_parser(parser: argparse.ArgumentParser | None = None) -> argpars
                                           formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", type=Path, default=s.data_dir, help="data folder (goemotions/, meld/, meld/emorynlp/)")
     p.add_argument("--authored", type=Path, default=AUTHORED_DIR, help="folder with the authored train.tsv/dev.tsv")
+    p.add_argument("--dialogue", type=Path, default=DIALOGUE_DIR,
+                   help="folder with the authored dialogue train.jsonl/dev.jsonl (--max-dialogue 0: not used)")
     p.add_argument("--out", type=Path, default=WEIGHTS_DIR / "text")
     p.add_argument("--encoder", default=s.text_encoder, help="base encoder: local path, pkg:..., or hub id")
     p.add_argument("--init", type=Path, default=None, help="start top layers + head from this checkpoint (same base)")
@@ -507,7 +544,7 @@ def build_train_parser(parser: argparse.ArgumentParser | None = None) -> argpars
     p.add_argument("--max-length", type=int, default=64)
     p.add_argument("--class-weight-power", type=float, default=0.5)
     p.add_argument("--authored-weight", type=float, default=2.0, help="loss weight of authored rows (others 1)")
-    for name, cap in (("goemotions", 4000), ("meld", 6000), ("emorynlp", 4000), ("authored", None)):
+    for name, cap in (("goemotions", 4000), ("meld", 6000), ("emorynlp", 4000), ("authored", None), ("dialogue", None)):
         p.add_argument(f"--max-{name}", type=int, default=cap, help=f"cap on {name} training rows (whole dialogues)")
     p.add_argument("--holdout", type=float, default=0.1)
     p.add_argument("--max-eval", type=int, default=None, help="score only this many rows of each dev set")
@@ -546,7 +583,7 @@ def run_train(args: argparse.Namespace, argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     t_start = time.perf_counter()
-    paths = source_paths(args.data, args.authored)
+    paths = source_paths(args.data, args.authored, args.dialogue)
     fit_ex: list[TextExample] = []
     held_ex: list[TextExample] = []
     counts: dict[str, dict[str, int]] = {}
@@ -554,10 +591,13 @@ def run_train(args: argparse.Namespace, argv: list[str] | None = None) -> int:
         if getattr(args, f"max_{name}") == 0:
             continue
         rows = cap_groups(load_source(name, train_path, args.context_turns), getattr(args, f"max_{name}"), args.seed)
+        dropped = 0
+        if name == "dialogue":  # written alongside the dev scripts: drop near-copies of any held-out text
+            rows, dropped = drop_near(rows, held_out_texts(args.authored, args.dialogue))
         fit, held = split_groups(rows, args.holdout, args.seed)
         fit_ex += fit
         held_ex += held
-        counts[name] = {"fit": len(fit), "held_out": len(held)}
+        counts[name] = {"fit": len(fit), "held_out": len(held), **({"dropped_near_dev": dropped} if dropped else {})}
     print(f"training rows: {counts}", flush=True)
     encoder = load_encoder(args.encoder)
     n_ft = args.finetune_layers

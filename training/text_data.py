@@ -11,6 +11,10 @@ turns of the conversation oldest first, the domain and the dialogue it came from
   ``EMORYNLP_TO_LABEL`` (see there for why).
 * Authored ``.tsv`` with a header ``domain  previous  text  label`` (``corpora/conversation``):
   ``previous`` is the other party's preceding turn (may be empty); an optional ``source`` column.
+* Authored dialogue ``.jsonl`` (``corpora/dialogue``): one conversation per line, ``{"id", "profile",
+  "turns": [{"user", "emotion", "reply"}, ...]}``; each user turn whose emotion is one of the seven labels
+  is an example (``uncertain`` turns are context only), read after the earlier user turns *and the
+  replies*, as the live session reads a turn after its own replies.
 
 ``load_examples(path)`` picks the reader from the extension and the header.
 """
@@ -18,6 +22,7 @@ turns of the conversation oldest first, the domain and the dialogue it came from
 from __future__ import annotations
 
 import csv
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -161,6 +166,33 @@ def load_authored_examples(path: Path) -> list[TextExample]:
     return out
 
 
+def load_dialogue_examples(path: Path, context_turns: int = DEFAULT_CONTEXT_TURNS) -> list[TextExample]:
+    """User turns of the authored dialogue corpus (``.jsonl``) with the previous ``context_turns`` turns
+    (user turns and replies alike, oldest first); the domain is ``dialogue``, the group the conversation."""
+    path = Path(path)
+    _require(path, "dialogue corpus")
+    out: list[TextExample] = []
+    with path.open(encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                conv = json.loads(line)
+                turns = conv["turns"]
+                cid = str(conv.get("id") or lineno)
+            except (ValueError, KeyError, TypeError) as exc:
+                raise DatasetError(f"{path}:{lineno}: not a dialogue line with 'turns' ({exc})") from exc
+            seen: list[str] = []
+            for turn in turns:
+                text = str(turn.get("user") or "").strip()
+                label = str(turn.get("emotion") or "").strip().lower()
+                if text and label in LABEL_INDEX:
+                    ctx = tuple(seen[-context_turns:]) if context_turns > 0 else ()
+                    out.append(TextExample(text, LABEL_INDEX[label], ctx, "dialogue", f"dialogue:{cid}"))
+                seen += [t for t in (text, str(turn.get("reply") or "").strip()) if t]
+    return out
+
+
 def _tsv_header(path: Path) -> list[str]:
     with path.open(encoding="utf-8") as fh:
         return fh.readline().rstrip("\n").split("\t")
@@ -175,6 +207,8 @@ def load_examples(path: Path, context_turns: int = DEFAULT_CONTEXT_TURNS) -> lis
     """Any text dataset the project reads, by extension and header (see the module docstring)."""
     path = Path(path)
     _require(path, "text data")
+    if path.suffix == ".jsonl":
+        return load_dialogue_examples(path, context_turns)
     if path.suffix == ".tsv":
         if set(AUTHORED_COLUMNS) <= set(_tsv_header(path)):
             return with_context(load_authored_examples(path), context_turns)
@@ -191,7 +225,8 @@ def load_examples(path: Path, context_turns: int = DEFAULT_CONTEXT_TURNS) -> lis
             texts, y = load_meld(path)
             return [TextExample(t, int(v), (), "meld", f"meld:{i}") for i, (t, v) in enumerate(zip(texts, y, strict=True))]
         raise DatasetError(f"{path}: not a MELD or EmoryNLP .csv (no Utterance/Emotion/Dialogue_ID/Scene_ID)")
-    raise DatasetError(f"{path}: text data must be a GoEmotions or authored .tsv, or a MELD/EmoryNLP .csv")
+    raise DatasetError(f"{path}: text data must be a GoEmotions or authored .tsv, a dialogue .jsonl, "
+                       "or a MELD/EmoryNLP .csv")
 
 
 __all__ = [
@@ -200,6 +235,7 @@ __all__ = [
     "TextExample",
     "from_emorynlp",
     "load_authored_examples",
+    "load_dialogue_examples",
     "load_emorynlp_examples",
     "load_examples",
     "load_goemotions_examples",
