@@ -98,7 +98,12 @@ _DISTRESS = re.compile(r"(?i)\b(?:devastated|heartbroken|crying|cried|in tears|h
 marked "Are you okay?" after a disappointing film as not what a friend says)."""
 _DOWNSIDE = re.compile(r"(?i)\b(?:ridiculous|nightmare|broke|broken|lost|failed|fail|terrible|awful|rubbish|worst|hate|"
                        r"boring|sore|ruined|stuck|late|sad|cried|crying|scared|never|nothing|no one|nobody|can'?t|"
-                       r"couldn'?t|didn'?t|won'?t|not)\b")
+                       r"couldn'?t|didn'?t|won'?t|not|no idea|destroyed|wrecked|dead|knackered|exhausted|aching|"
+                       r"hurts?|painful|burnt|burned|charcoal|lumpy|soggy|stale|mess|messy|disaster|gross|smells?|"
+                       r"stinks?|evil|betrayed|overpriced|expensive|missing|sold out|cancel+ed|delayed|raining|rained|"
+                       r"freezing|soaked|too (?:much|many|thick|hot|cold|long|late|early)|only|currently|still|though|mortified|"
+                       r"embarrass\w*|awkward|cringe\w*|shaking|shaky|nervous|panick?\w*|terrified|worried|anxious|"
+                       r"stress\w*|tears|wept)\b")
 """Words that make a said-back clause a downside even in happy news: no cheer after it."""
 
 _UNFOLDING = re.compile(r"(?i)^\W*(?:and|so|then|and then|so then|after that|next thing|anyway|but then)\b")
@@ -212,6 +217,10 @@ class CasualResponder:
                              f"{said[0].upper() + said[1:]}? Love that plan."), text, said_before)
             return pick(("Sounds like a plan!", "Sounds good to me!", "Love that plan."), text, said_before)
         said = say_back(best_clause(text))
+        if feeling in POSITIVE_FEELINGS and said is not None and _DOWNSIDE.search(said):
+            upside = [c for c in clauses(text) if not _DOWNSIDE.search(c)]  # "legs are destroyed. but i'm so happy"
+            better = say_back(best_clause(". ".join(upside))) if upside else None
+            said = better if better is not None and len(better.split()) >= 3 else said
         if feeling == "amused":
             lead = pick(("Ha, that's brilliant!", "Stop, that's hilarious.", "Ha! Amazing."), text, said_before)
             return f"{lead} {pick(_QUESTIONS['past'], text, said_before)}" if tense_of(text) == "past" else lead
@@ -240,6 +249,8 @@ class CasualResponder:
             lead = pick((f"Ew, {said}.", f"Eww, {said}.") if trouble == "gross" else
                         (f"Ugh, {said}.", f"Oh no, {said}.", f"Ugh, {said}; that's so annoying.")
                         if trouble == "annoyed" else
+                        (f"Aw, {said}.", f"Oh, {said}.")  # a worry ahead is not "rough" ("I'm terrified")
+                        if trouble == "scared" else
                         (f"Oh no, {said}.", f"Ugh, {said}; that's rough.", f"Oh no, that's rough: {said}."),
                         text, said_before)
             tails = [q for q in _QUESTIONS[trouble] if not (lead.startswith("Ugh") and q.startswith("Ugh"))]

@@ -20,12 +20,25 @@ def user_text(history: Sequence[Turn]) -> str:
     return text
 
 
+_WH_CLAUSE = re.compile(r"(?i)^\W*(?:(?:anyway|so|and|ok|okay|but|right|well|oh)\W+)*(?:what|who|where|when|which|how)\s+"
+                        r"(?:i|he|she|we|they|my|his|her|our|their|came|went|got|happened|made|knew|turned out|arrived|"
+                        r"showed up)\b")
+"""A wh-word that opens a clause, not a question: "what came looks like a melted horse", "how i feel
+is...".  Without a question mark such a sentence is a statement."""
+
+
 def question_parts(text: str, tag: re.Pattern[str], start: re.Pattern[str]) -> tuple[str, str, bool]:
     """``text`` without a trailing tag (``tag``: "you know", "lol"), its last sentence, and whether that
-    sentence asks something (ends with "?" or opens like a question, ``start``)."""
+    sentence asks something: it ends with one "?" (not "??" or "?!", which mark surprise at one's own
+    news, "and it was actually good??", unless it opens like a question), or it opens like a question
+    (``start``) with a wh-word that asks rather than opens a clause ("what came was..." does not)."""
     untagged = tag.sub("", text) or text
     last = re.split(r"(?<=[.!?])\s+", untagged.strip())[-1]
-    return untagged, last, last.rstrip().endswith("?") or bool(start.search(last))
+    stripped = last.rstrip()
+    opens = bool(start.search(last))
+    if stripped.endswith(("??", "?!", "!?")):
+        return untagged, last, opens
+    return untagged, last, stripped.endswith("?") or (opens and not _WH_CLAUSE.search(last))
 
 
 def word_stream(reply: str) -> Iterator[str]:
