@@ -38,11 +38,13 @@ from emotion_agent.responders.listener import NEGATIVE_FEELINGS, POSITIVE_FEELIN
 from emotion_agent.responders.reflect import (
     ARRANGED,
     BRIGHT_SPOT,
+    DOWNSIDE,
     I_WILL,
     best_clause,
     clauses,
     say_back,
     tense_of,
+    upside,
 )
 from emotion_agent.responders.structured import question_parts, user_text, word_stream
 
@@ -96,15 +98,6 @@ _DISTRESS = re.compile(r"(?i)\b(?:devastated|heartbroken|crying|cried|in tears|h
                        r"really upset|so upset|awful day|worst day)\b")
 """Trouble that deserves "are you okay?"; a small annoyance or a disappointment does not (the raters
 marked "Are you okay?" after a disappointing film as not what a friend says)."""
-_DOWNSIDE = re.compile(r"(?i)\b(?:ridiculous|nightmare|broke|broken|lost|failed|fail|terrible|awful|rubbish|worst|hate|"
-                       r"boring|sore|ruined|stuck|late|sad|cried|crying|scared|never|nothing|no one|nobody|can'?t|"
-                       r"couldn'?t|didn'?t|won'?t|not|no idea|destroyed|wrecked|dead|knackered|exhausted|aching|"
-                       r"hurts?|painful|burnt|burned|charcoal|lumpy|soggy|stale|mess|messy|disaster|gross|smells?|"
-                       r"stinks?|evil|betrayed|overpriced|expensive|missing|sold out|cancel+ed|delayed|raining|rained|"
-                       r"freezing|soaked|too (?:much|many|thick|hot|cold|long|late|early)|only|currently|still|though|mortified|"
-                       r"embarrass\w*|awkward|cringe\w*|shaking|shaky|nervous|panick?\w*|terrified|worried|anxious|"
-                       r"stress\w*|tears|wept)\b")
-"""Words that make a said-back clause a downside even in happy news: no cheer after it."""
 
 _UNFOLDING = re.compile(r"(?i)^\W*(?:and|so|then|and then|so then|after that|next thing|anyway|but then)\b")
 _ASKED_ON = re.compile(r"(?i)(?:then what|what happened next|and then\?|go on|tell me|all ears|fill me in|what happened\?)")
@@ -122,7 +115,7 @@ def _tail(text: str, feeling: str, lead: str, said_before: Sequence[str]) -> str
     if tense_of(text) == "past" and unfolding:
         options = [q for q in _QUESTIONS["past"] if not (lead.startswith("Ha") and q.startswith("Ha"))]
         return pick(options, text, said_before)
-    if _DOWNSIDE.search(lead):  # "Oh, you look ridiculous. That's brilliant." read as mocking
+    if DOWNSIDE.search(lead):  # "Oh, you look ridiculous. That's brilliant." read as mocking
         return ""
     if feeling in POSITIVE_FEELINGS or feeling == "amused":
         return pick(_CHEERS, text, said_before)
@@ -189,7 +182,7 @@ class CasualResponder:
             feeling = "grossed"  # in casual chat disgust is mostly "ew" (fish in the microwave), not a moral hurt
         if _WIN.search(text) and feeling not in NEGATIVE_FEELINGS:
             feeling, cued = "proud", True
-        elif feeling == "neutral" and not cued and _EXCITED.search(text) and not _DOWNSIDE.search(text) \
+        elif feeling == "neutral" and not cued and _EXCITED.search(text) and not DOWNSIDE.search(text) \
                 and not _COMPLAINT.search(text):
             feeling, cued = "glad", True  # "I literally screamed in the middle of Tesco!!": not flat news
         untagged, _, question = question_parts(text, _TAG, _QUESTION_START)
@@ -217,10 +210,8 @@ class CasualResponder:
                              f"{said[0].upper() + said[1:]}? Love that plan."), text, said_before)
             return pick(("Sounds like a plan!", "Sounds good to me!", "Love that plan."), text, said_before)
         said = say_back(best_clause(text))
-        if feeling in POSITIVE_FEELINGS and said is not None and _DOWNSIDE.search(said):
-            upside = [c for c in clauses(text) if not _DOWNSIDE.search(c)]  # "legs are destroyed. but i'm so happy"
-            better = say_back(best_clause(". ".join(upside))) if upside else None
-            said = better if better is not None and len(better.split()) >= 3 else said
+        if feeling in POSITIVE_FEELINGS:
+            said = upside(text, said)  # "legs are destroyed. but i'm so happy": not the destroyed legs
         if feeling == "amused":
             lead = pick(("Ha, that's brilliant!", "Stop, that's hilarious.", "Ha! Amazing."), text, said_before)
             return f"{lead} {pick(_QUESTIONS['past'], text, said_before)}" if tense_of(text) == "past" else lead

@@ -41,6 +41,7 @@ from emotion_agent.responders.reflect import (
     clauses,
     say_back,
     tense_of,
+    upside,
 )
 from emotion_agent.responders.structured import question_parts, user_text, word_stream
 from emotion_agent.responders.template import stable_index
@@ -91,8 +92,11 @@ _LASTING = re.compile(r"(?i)\b(?:feel\w*|felt|been|lately|recently|always|all th
 """A feeling or state that lasts: only then is "How long…?" a fitting question."""
 _RHETORICAL = re.compile(r"(?i)^\W*(?:wait\W+|omg\W+|oh\W+)*(?:seriously|really|right|for real|"
                          r"can you believe (?:it|that|this)|how (?:cool|amazing|mad|crazy|great|lovely|weird) is that|"
-                         r"isn'?t (?:it|that) (?:great|amazing|mad|crazy|lovely)|who knew|guess what)\W*$")
-"""Questions that are reactions ("can you believe it?"): answered as news, not with "I don't want to guess"."""
+                         r"isn'?t (?:it|that) (?:great|amazing|mad|crazy|lovely)|who knew|guess what)\W*$|"
+                         r"^\W*(?:but |and |so |like |honestly |seriously )*(?:why (?:do|did|am|have|would|is it) i|"
+                         r"how (?:did|do|have) i (?:\w+ ){0,2}(?:end up|manage|get|let))\b")
+"""Questions that are reactions ("can you believe it?") or asked of oneself ("why do I have three garlic
+presses"): answered as news, not with "I don't want to guess"."""
 _LAUGHING = re.compile(r"(?i)\b(?:lol|lmao+|haha+\w*|rofl)\b|\U0001F602|\U0001F923")
 """Laughing at it: with a confident happy reading, a trouble word is part of the joke ("embarrassed her a
 bit lol")."""
@@ -144,7 +148,7 @@ _QUESTIONS: dict[str, tuple[str, ...]] = {
             "How are you holding up?",
             "How long have you been feeling like this?"),
     "neutral": ("How are you feeling about it?",
-                "Tell me a bit more?",
+                "Tell me a bit more.",
                 "How has that been for you?"),
     "surprised": ("How are you feeling about it?",
                   "What do you make of it?",
@@ -152,7 +156,7 @@ _QUESTIONS: dict[str, tuple[str, ...]] = {
     "remembering": ("What else do you remember?", "How are you holding up today?",
                     "What do you miss most?"),
     "amused": ("Then what happened?", "What happened next?", "Ha, and then?"),
-    "light": ("Tell me more?", "How are you feeling about it?", "How has that been for you?"),
+    "light": ("Tell me more!", "How are you feeling about it?", "How has that been for you?"),
     "glad": ("How does it feel?", "What's been the best part so far?", "What's next for you with it?"),
     "proud": ("How does it feel?", "What made the difference, do you think?", "How are you feeling about it now?"),
     "relieved": ("How are you feeling now it's over?", "What will you do with the extra headspace?",
@@ -179,7 +183,11 @@ _PLAN = re.compile(r"(?i)\b(?:" + I_WILL + r"|i will|i'?m going to|im going to|i
 _WHAT_IF = re.compile(r"(?i)^\W*(?:but |and |so |like |um |i keep thinking )*what if\b")
 _LUCK = re.compile(r"(?i)\b(?:wish me luck|fingers crossed|here goes|wish me well)\b")
 _NOT_A_PLAN = re.compile(r"(?i)\b(?:worr\w+|scared|afraid|terrified|nervous|what if|in case|i'?ll be|ill be|"
-                         r"i'?ll never|i'?ll probably (?:fail|mess|forget|lose|cry)|i might (?:fail|cry|lose|mess))\b")
+                         r"i'?ll never|i'?ll probably (?:fail|mess|forget|lose|cry)|i might (?:fail|cry|lose|mess)|"
+                         r"(?:going to|gonna|might) (?:miss|be late|fail|lose|cry|be an? |be the |"
+                         r"get (?:fired|sacked|told off|in trouble|wet|soaked)))")
+"""Not a plan: a worry, something one cannot help ("I'm going to miss the start") or news ("I'm going to
+be an auntie")."""
 _CONDITIONAL = re.compile(r"(?i)\b(?:if|unless|or else|otherwise)\b")
 _SHORT_ACK = re.compile(r"(?i)^\W*(?:yeah|yes|yep|yh|ok|okay|k|true|i guess|i suppose|maybe|probably|"
                         r"sort of|kind of|kinda|not really|no|nah|dunno|idk|i don'?t know|hmm+|mm+|right|fair)"
@@ -322,6 +330,8 @@ class ListenerResponder:
             else:
                 lead = "That makes sense."
             return f"{lead} {question}"
+        if feeling in POSITIVE_FEELINGS:
+            said = upside(text, said)  # "my fingertips are destroyed though" is not the good news
         return self._reflect(text, said, feeling if cued or feeling not in POSITIVE_FEELINGS else "light", said_before)
 
     @staticmethod
@@ -329,10 +339,16 @@ class ListenerResponder:
         """One question for the feeling.  (Asking about plain news by its tense instead, "How did it go?",
         was tried for the companion and rated worse on the training conversations: it guessed the
         tense wrong too often.)"""
-        options = list(_QUESTIONS.get(feeling, _QUESTIONS["neutral"]))
+        return ListenerResponder._fitting(_QUESTIONS.get(feeling, _QUESTIONS["neutral"]), text, said_before)
+
+    @staticmethod
+    def _fitting(questions: Sequence[str], text: str, said_before: Sequence[str]) -> str:
+        """One of ``questions`` that fits the turn: "How long…?" and "How has that been…?" only about a
+        state that lasts (not about a flat loaf, a plan or a one-off)."""
+        options = list(questions)
         if not _LASTING.search(text):  # "How long have you been feeling like this?" about a flat loaf
             options = [q for q in options if not q.startswith("How long")] or options
-        if tense_of(text) == "past":  # "How has that been for you?" about a one-off event
+        if tense_of(text) == "past" or not _LASTING.search(text):  # "How has that been?" about a one-off or a fact
             options = [q for q in options if "has that been" not in q] or options
         return pick(options, text, said_before)
 
@@ -367,7 +383,7 @@ class ListenerResponder:
         if feeling == "light":  # the fused emotion is happy, the words do not say so: warm, without judging the news
             shapes = (f"Oh nice, {said}!", f"Ah, {said}!", f"Aw, {said}!") if self.style == "companion" else \
                 (f"Oh nice, {said}.", f"Ah, so {said}.", f"Okay, {said}.")
-            question = pick(_QUESTIONS["light"], text, said_before)
+            question = self._fitting(_QUESTIONS["light"], text, said_before)
         return f"{pick(shapes, text, said_before)} {question}"
 
     def _good_news(self, text: str, said: str | None, feeling: str, said_before: Sequence[str]) -> str:

@@ -29,6 +29,17 @@ _LEAD = re.compile(r"(?i)^(?:(?:um+|uh+|erm+|so|and|but|like|honestly|tbh|ok|oka
 _TRAIL = re.compile(r"(?i)(?:[\s,]*\b(?:lol|lmao|haha+|tbh|honestly|idk|really|though|tho|i guess|i think|i reckon|"
                     r"i suppose|"
                     r"or something|or whatever|you know|x+)\b)+[\s.!?,:)(]*$|[\s.!?,:;)(]+$")
+DOWNSIDE = re.compile(r"(?i)\b(?:ridiculous|nightmare|broke|broken|lost|failed|fail|terrible|awful|rubbish|worst|hate|"
+                       r"boring|sore|ruined|stuck|late|sad|cried|crying|scared|never|nothing|no one|nobody|can'?t|"
+                       r"couldn'?t|didn'?t|won'?t|not|no idea|destroyed|wrecked|dead|knackered|exhausted|aching|"
+                       r"hurts?|painful|burnt|burned|charcoal|lumpy|soggy|stale|mess|messy|disaster|gross|smells?|"
+                       r"stinks?|evil|betrayed|overpriced|expensive|missing|sold out|cancel+ed|delayed|raining|rained|"
+                       r"freezing|soaked|too (?:much|many|thick|hot|cold|long|late|early)|only|currently|still|though|mortified|"
+                       r"embarrass\w*|awkward|cringe\w*|shaking|shaky|nervous|panick?\w*|terrified|worried|anxious|"
+                       r"stress\w*|tears|wept)\b")
+"""Words that make a said-back clause a downside even in good news ("the gravy was lumpy", "my legs are
+destroyed"): no cheer after it, and the upside clause is said back when there is one."""
+
 BRIGHT_SPOT = re.compile(r"(?i)\b(?:at least|thankfully|luckily|on the bright side|the good news is)\b")
 """A said-back clause that is the bright spot of the news ("rent's paid at least"), not more trouble."""
 _FIRST_PERSON = re.compile(r"(?i)\b(?:i|i'm|im|i've|ive|i'd|i'll|me|my|myself|we|we're|our|us)\b")
@@ -156,6 +167,16 @@ def best_clause(text: str) -> str | None:
     if score == float("-inf") or (score < 0 and len(clause.split()) < 5):
         return None
     return _shorten(clause)
+
+
+def upside(text: str, said: str | None) -> str | None:
+    """In good news, ``said`` (the clause said back) unless it is a downside ("legs are destroyed. but
+    i'm so happy") and another clause is not: then that one, said back."""
+    if said is None or not DOWNSIDE.search(said):
+        return said
+    better = [c for c in clauses(text) if not DOWNSIDE.search(c)]
+    other = say_back(best_clause(". ".join(better))) if better else None
+    return other if other is not None and len(other.split()) >= 3 else said
 
 
 def reflect(clause: str) -> str | None:
