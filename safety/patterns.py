@@ -340,6 +340,12 @@ IDIOMS: tuple[str, ...] = (
     r"trivia|ping\s*pong|football|basketball|sport|race)\b",
     r"\bshoot\s+(?:you|u|him|her|them|me|everyone)\s+(?:an?\s+|a\s+quick\s+)?(?:email|e-mail|message|text|note|line|dm)\b",
     r"\b(?:is|are|was|were|'s|'re)\s+killing\s+me\b",
+    # tiredness and trouble ("dead on my feet", "I'm so dead if mum finds out"), hard going ("the traffic is murder")
+    r"\bdead\s+on\s+(?:my|our|your|his|her|their)\s+feet\b",
+    r"\b(?:i'?m|i\s+am|we'?re|we\s+are|you'?re|he'?s|she'?s)\s+(?:so\s+|totally\s+|literally\s+|absolutely\s+|actually\s+)?"
+    r"(?:dead|dead\s+meat)\s+(?:if|when|once)\b",
+    r"\b(?:was|is|were|be)\s+(?:absolute\s+|pure\s+|sheer\s+)?murder\b(?!\s+(?:of|on\s+(?:me|him|her)))",
+    r"\bmurder\s+on\s+(?:my|the)\s+(?:feet|knees|back|legs|ears)\b",
     # a farewell at work ("a goodbye message to my team", "a leaving video for my coworker")
     r"\b(?:goodbye|farewell|leaving)\s+(?:messages?|videos?|cards?|speech|notes?|e-?mails?|posts?)\s+(?:to|for)\s+"
     r"(?:my|the|our|a)\s+(?:\w+\s+)?(?:team|colleagues?|co-?workers?|class|students|staff|office|department|"

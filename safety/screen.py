@@ -35,7 +35,7 @@ Configuration: ``SafetyPolicy(patterns=..., responses=..., idioms=...)`` or a JS
      "messages": {"high": "I'm so sorry you feel this way. {resources}"},
      "phrases": [{"kind": "self_harm", "phrase": "unalive myself"}],
      "patterns": [{"kind": "abuse", "pattern": "\\\\bi'll\\\\s+ruin\\\\s+you\\\\b", "level": "strict"}],
-     "idioms": ["\\\\bdead\\\\s+on\\\\s+my\\\\s+feet\\\\b"]}
+     "idioms": ["\\\\bdead\\\\s+to\\\\s+the\\\\s+world\\\\b"]}
 
 No message text is logged or stored by the screen.
 """

@@ -751,3 +751,13 @@ def test_train_safety_reads_several_corpora_in_the_order_given(tmp_path: Path) -
     rows = read_all(args.data)
     assert [r.text for r in rows] == ["fine thanks", "i want to die", "ok"] and [r.crisis for r in rows] == [0, 1, 0]
     assert build_train_parser().parse_args([]).data is None  # the default corpus is filled in by run_train
+
+
+@pytest.mark.parametrize("text", (
+    "honestly dead on my feet after that double shift",
+    "we're so dead if the teacher checks the homework tomorrow",
+))
+def test_tiredness_and_trouble_idioms_carry_no_risk_cue(text: str) -> None:
+    # blanked before the cue gate, so the classifier needs the much higher cue-free threshold
+    assert SafetyPolicy(idioms=()).has_cue(text)  # "dead" is a cue word
+    assert not SafetyPolicy().has_cue(text)
