@@ -11,6 +11,7 @@ not reflected, because turning them round would put words in the user's mouth.
 from __future__ import annotations
 
 import re
+from typing import overload
 
 from emotion_agent.responders.spelling import correct
 
@@ -169,6 +170,10 @@ def best_clause(text: str) -> str | None:
     return _shorten(clause)
 
 
+@overload
+def upside(text: str, said: str) -> str: ...
+@overload
+def upside(text: str, said: None) -> None: ...
 def upside(text: str, said: str | None) -> str | None:
     """In good news, ``said`` (the clause said back) unless it is a downside ("legs are destroyed. but
     i'm so happy") and another clause is not: then that one, said back."""
