@@ -270,6 +270,10 @@ def tense_of(text: str) -> str:
 
 _FILLERS = re.compile(r"(?i)^(?:um+|uh+|erm+|er|ah+|lol+|lmao+|lmfao+|rofl|haha+|hehe+|tbh|ngl|honestly|literally|"
                       r"basically|actually|kinda like|bro|dude|omg|omfg)$")
+_PHRASE_FILLERS = re.compile(r"(?i),?\s*\b(?:hang on|to be honest|btw|fyi|if you'?re honest)\b,?|"
+                             r",\s*\b(?:okay|ok|yeah|right|anyway|just saying)\W*$")
+"""Spoken fillers of more than one word, and a trailing ", okay": not said back ("you've got it on video
+hang on it's blurry", "she's fine btw, just looking very pleased with herself")."""
 _AFTER_LINK = re.compile(r"(?i)^(?:and|but|so|or|just|um|then)$")
 _LIKE_BEFORE = re.compile(r"(?i)^(?:\d[\w:.]*|[a-z]+ed|went|ran|saw|came|got|took|made|fell|threw|jumped|"
                           r"half|three|two|four|five|ten|twenty|fifty|hundred|every|all|totally|so|really)$")
@@ -288,6 +292,7 @@ def tidy(said: str, max_words: int = MAX_WORDS) -> str | None:
     """A reflection fit to say back: fillers ("um", "lol", "like" before a number or a verb) and
     stutters ("the the") taken out, typos corrected (``responders.spelling``), cut at a clause boundary
     when longer than ``max_words``; None when a word cannot be corrected or no cut fits."""
+    said = _PHRASE_FILLERS.sub(lambda m: ", " if "," in m.group(0) else " ", said).strip(" ,")
     words = said.split()
     out: list[str] = []
     for k, word in enumerate(words):
