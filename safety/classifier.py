@@ -36,6 +36,22 @@ RECALL_WEIGHTS = Path(__file__).with_name("weights_recall")
 """The higher-recall classifier (rounds 8-9): the screen's second opinion, or an opt-in primary."""
 
 
+STRICT_WEIGHTS = Path(__file__).with_name("weights_strict")
+
+
+def strict_model_source(spec: str | None, primary: str | None) -> str | Path | None:
+    """Where the ``strict`` level's own classifier comes from: ``spec`` (a folder, ``pkg:`` or hub id, e.g.
+    the committed ``safety/weights_strict``); None (the standard classifier serves both levels, the
+    default) when ``spec`` is empty or ``none`` or names the primary model again.  Opt-in: with the
+    committed strict weights the everyday dev conversations got a crisis message in 10.1 % of cases, over
+    the 10 % limit the default must meet (model card)."""
+    if not spec or spec.strip().lower() == "none":
+        return None
+    if primary is not None and Path(spec).resolve() == Path(primary).resolve():
+        return None
+    return spec
+
+
 def second_opinion_source(spec: str | None, primary: str | None) -> str | Path | None:
     """Where the second opinion's weights come from: ``spec`` (a folder, ``pkg:`` or hub id) or the
     committed higher-recall weights; None when ``spec`` is ``none`` or names the primary model again

@@ -158,13 +158,16 @@ class SafetyPolicy:
         kind_order: Sequence[str] = (*USER_KINDS, *REPLY_KINDS),
         classifier: RiskClassifier | None = None,
         second_opinion: RiskClassifier | None = None,
+        strict_classifier: RiskClassifier | None = None,
     ) -> None:
         """``patterns`` replaces the default rules (use ``DEFAULT_RULES + (...)`` to extend);
         ``responses`` the messages and resources; ``idioms`` the blanked figures of speech;
         ``classifier`` adds the trained stage (without it the screen runs on patterns alone);
-        ``second_opinion`` the second classifier on cued messages (layer 4)."""
+        ``second_opinion`` the second classifier on cued messages (layer 4); ``strict_classifier``
+        takes the place of ``classifier`` at the ``strict`` level (with its own thresholds)."""
         self.classifier = classifier
         self.second_opinion = second_opinion
+        self.strict_classifier = strict_classifier if classifier is not None else None
         rules = tuple(DEFAULT_RULES if patterns is None else patterns)
         self.rules = rules
         self.responses = responses or ResponseBook()
@@ -191,7 +194,8 @@ class SafetyPolicy:
 
     @classmethod
     def from_file(cls, path: str | Path, classifier: RiskClassifier | None = None,
-                  second_opinion: RiskClassifier | None = None) -> SafetyPolicy:
+                  second_opinion: RiskClassifier | None = None,
+                  strict_classifier: RiskClassifier | None = None) -> SafetyPolicy:
         """A policy from a JSON or YAML file (format in the module docstring)."""
         path = Path(path)
         if not path.is_file():
@@ -209,13 +213,15 @@ class SafetyPolicy:
         if not isinstance(data, dict):
             raise SafetyConfigError(f"{path}: expected a mapping at the top level")
         try:
-            return cls.from_config(data, classifier, second_opinion=second_opinion)
+            return cls.from_config(data, classifier, second_opinion=second_opinion,
+                                   strict_classifier=strict_classifier)
         except SafetyConfigError as exc:
             raise SafetyConfigError(f"{path}: {exc}") from exc
 
     @classmethod
     def from_config(cls, data: Mapping[str, Any], classifier: RiskClassifier | None = None,
-                    locale: str | None = None, second_opinion: RiskClassifier | None = None) -> SafetyPolicy:
+                    locale: str | None = None, second_opinion: RiskClassifier | None = None,
+                    strict_classifier: RiskClassifier | None = None) -> SafetyPolicy:
         known = {"extend", "locale", "resources", "messages", "phrases", "patterns", "idioms"}
         unknown = set(data) - known
         if unknown:
@@ -243,7 +249,8 @@ class SafetyPolicy:
                                          and all(isinstance(v, str) for v in messages.values())):
             raise SafetyConfigError("messages must map a kind or severity to its text")
         book = ResponseBook(locale=locale, resources=resources, messages={**MESSAGES, **(messages or {})})
-        return cls(patterns=rules, responses=book, idioms=idioms, classifier=classifier, second_opinion=second_opinion)
+        return cls(patterns=rules, responses=book, idioms=idioms, classifier=classifier, second_opinion=second_opinion,
+                   strict_classifier=strict_classifier)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SafetyPolicy:
@@ -251,9 +258,13 @@ class SafetyPolicy:
         when ``settings.safety_classifier`` is on, and the second opinion
         (``settings.safety_second_model``; ``none`` turns it off).  If a classifier cannot be loaded,
         the screen runs without it and says so in the log at warning level."""
-        classifier = second = None
+        classifier = second = strict = None
         if settings.safety_classifier:
-            from emotion_agent.safety.classifier import RiskClassifier, second_opinion_source
+            from emotion_agent.safety.classifier import (
+                RiskClassifier,
+                second_opinion_source,
+                strict_model_source,
+            )
 
             try:
                 classifier = RiskClassifier.load(settings.safety_model, encoder=settings.text_encoder)
@@ -265,11 +276,18 @@ class SafetyPolicy:
                     second = RiskClassifier.load(source, encoder=settings.text_encoder)
                 except Exception as exc:
                     log.warning("safety: no second opinion (%s: %s)", type(exc).__name__, exc)
+            strict_source = strict_model_source(settings.safety_strict_model, settings.safety_model)
+            if classifier is not None and strict_source is not None:
+                try:
+                    strict = RiskClassifier.load(strict_source, encoder=settings.text_encoder)
+                except Exception as exc:
+                    log.warning("safety: the strict level uses the standard classifier (%s: %s)",
+                                type(exc).__name__, exc)
         path = settings.safety_config
         if path is None:
-            return cls(classifier=classifier, second_opinion=second,
+            return cls(classifier=classifier, second_opinion=second, strict_classifier=strict,
                        responses=ResponseBook(locale=settings.safety_locale))
-        return cls.from_file(path, classifier, second_opinion=second)
+        return cls.from_file(path, classifier, second_opinion=second, strict_classifier=strict)
 
     # -- screening -------------------------------------------------------------------------------
 
@@ -286,10 +304,11 @@ class SafetyPolicy:
         if not norm.strip():
             return SafetyVerdict(False, source="user")
         hit = self._match(norm, self._user[level])
-        scores = self.classifier.score(plain) if self.classifier is not None else None
+        model = self.classifier_for(level)
+        scores = model.score(plain) if model is not None else None
         risk = scores.risk if scores is not None else None
-        cue = has_risk_cue(norm) if self.classifier is not None else False
-        limit = self._threshold(level, cue) if self.classifier is not None else None
+        cue = has_risk_cue(norm) if model is not None else False
+        limit = self._threshold(level, cue) if model is not None else None
         by_model = risk is not None and limit is not None and risk >= limit
         second = False
         if hit is None and not by_model and self.second_opinion is not None and cue:
@@ -323,11 +342,19 @@ class SafetyPolicy:
         picks the classifier threshold in ``check_user``."""
         return has_risk_cue(self._prepare(text))
 
+    def classifier_for(self, level: str) -> RiskClassifier | None:
+        """The classifier that scores messages at ``level``: the strict one at ``strict`` when there is
+        one, else the standard one (None: patterns only)."""
+        if level == "strict" and self.strict_classifier is not None:
+            return self.strict_classifier
+        return self.classifier
+
     def _threshold(self, level: str, cue: bool) -> float:
         """The classifier threshold for ``level``; a message without any risk cue (``cue`` False,
         ``safety.cues``) uses the level's ``<level>_no_cue`` threshold when the model has one."""
-        assert self.classifier is not None
-        thresholds = self.classifier.config.thresholds
+        model = self.classifier_for(level)
+        assert model is not None
+        thresholds = model.config.thresholds
         base = thresholds.get(level, 0.5)
         if cue:
             return base

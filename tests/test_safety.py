@@ -333,8 +333,10 @@ def test_sub_threshold_signals_are_measured_against_the_classifier_threshold_in_
 @pytest.mark.models
 def test_the_screen_reports_the_threshold_it_judged_against(screen: SafetyPolicy) -> None:
     assert screen.classifier is not None
-    thresholds = screen.classifier.config.thresholds
     for level in ("standard", "strict"):
+        model = screen.classifier_for(level)
+        assert model is not None
+        thresholds = model.config.thresholds
         cued = screen.check_user("my nan's funeral is on friday", level)  # a cue word: the level's threshold
         assert cued.threshold == thresholds[level]
         plain = screen.check_user("Can I change the delivery slot please?", level)  # none: the no-cue one
@@ -677,6 +679,19 @@ def test_the_second_opinion_reads_cued_messages_any_kind_at_strict_and_missed_ac
     assert not quiet.check_user(cued, "strict").flagged  # 0.4 < its 0.5
 
 
+def test_the_strict_level_scores_with_the_strict_classifier_and_its_thresholds() -> None:
+    standard = cast(RiskClassifier, _FixedScores(0.15, {"standard": 0.2, "strict": 0.2}))
+    strict = cast(RiskClassifier, _FixedScores(0.15, {"standard": 0.13, "strict": 0.07}))
+    cued = "I won't be a problem for anyone much longer"
+    policy = SafetyPolicy(classifier=standard, strict_classifier=strict)
+    assert policy.classifier_for("strict") is strict and policy.classifier_for("standard") is standard
+    verdict = policy.check_user(cued, "strict")
+    assert verdict.flagged and verdict.threshold == 0.07  # the strict model's own strict threshold
+    assert not policy.check_user(cued, "standard").flagged  # 0.15 < the standard model's 0.2
+    assert not SafetyPolicy(classifier=standard).check_user(cued, "strict").flagged  # without it: 0.15 < 0.2
+    assert SafetyPolicy(strict_classifier=strict).classifier_for("strict") is None  # patterns only stays so
+
+
 def test_second_opinion_alerts_name_the_model_not_a_pattern() -> None:
     from emotion_agent.agent.alerts import alert_payload
     from emotion_agent.core.frames import EscalationFrame
@@ -702,6 +717,24 @@ def test_the_default_screen_has_the_second_opinion_and_none_turns_it_off() -> No
     with_recall_first = SafetyPolicy.from_settings(
         Settings(safety_model=str(PROJECT_ROOT / "safety" / "weights_recall")))
     assert with_recall_first.second_opinion is None  # the same model twice would add nothing
+
+
+@pytest.mark.models
+def test_the_strict_classifier_is_opt_in(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from emotion_agent.safety.classifier import RiskClassifier
+
+    default = SafetyPolicy.from_settings(Settings())
+    assert default.strict_classifier is None and default.classifier_for("strict") is default.classifier
+    chosen = SafetyPolicy.from_settings(Settings(safety_strict_model=str(PROJECT_ROOT / "safety" / "weights_strict")))
+    assert isinstance(chosen.strict_classifier, RiskClassifier)
+    assert chosen.classifier_for("strict") is chosen.strict_classifier
+    assert chosen.classifier is not None
+    assert chosen.strict_classifier.config.thresholds["strict"] != chosen.classifier.config.thresholds["strict"]
+    assert SafetyPolicy.from_settings(Settings(safety_strict_model="none")).strict_classifier is None
+    with caplog.at_level("WARNING"):
+        missing = SafetyPolicy.from_settings(Settings(safety_strict_model=str(tmp_path / "nope")))
+    assert missing.strict_classifier is None and isinstance(missing.classifier, RiskClassifier)
+    assert "strict level uses the standard classifier" in caplog.text
 
 
 @pytest.mark.models

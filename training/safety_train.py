@@ -538,6 +538,9 @@ def build_eval_parser(parser: argparse.ArgumentParser | None = None) -> argparse
     parser.add_argument("--second", default=None,
                         help="the second opinion on cued messages (default: the committed higher-recall "
                              "weights, as the agent runs; 'none': the first classifier alone)")
+    parser.add_argument("--strict-model", default=None,
+                        help="the strict level's classifier (default: the committed strict weights, as the "
+                             "agent runs; 'none': the --model classifier at both levels)")
     parser.add_argument("--json", action="store_true", help="last line: one JSON object")
     return parser
 
@@ -545,12 +548,15 @@ def build_eval_parser(parser: argparse.ArgumentParser | None = None) -> argparse
 def run_eval(args: argparse.Namespace) -> int:
     if args.data is None and not args.everyday:
         raise SystemExit("eval safety: give --data TSV and/or --everyday FILE")
-    from emotion_agent.safety.classifier import second_opinion_source
+    from emotion_agent.safety.classifier import second_opinion_source, strict_model_source
 
     source = second_opinion_source(args.second, args.model)
     second = RiskClassifier.load(source) if source is not None else None
-    policy = SafetyPolicy(classifier=RiskClassifier.load(args.model), second_opinion=second)
-    summary: dict[str, Any] = {"level": args.level, "second_opinion": second is not None}
+    strict_source = strict_model_source(args.strict_model, args.model)
+    strict = RiskClassifier.load(strict_source) if strict_source is not None else None
+    policy = SafetyPolicy(classifier=RiskClassifier.load(args.model), second_opinion=second, strict_classifier=strict)
+    summary: dict[str, Any] = {"level": args.level, "second_opinion": second is not None,
+                               "strict_classifier": strict is not None and args.level == "strict"}
     if args.data is not None:
         result = evaluate(policy, read_rows(args.data), args.level)
         print(format_eval(result, f"safety screen ({args.level}) on {args.data}"))

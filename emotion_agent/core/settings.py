@@ -112,6 +112,11 @@ class Settings(BaseSettings):
                           "level, plans, preparatory acts, embedded risk and attempts at standard): weights "
                           "(folder, pkg: or hub id); default the committed higher-recall ones "
                           "(safety/weights_recall); 'none' turns it off.")
+    safety_strict_model: str | None = Field(
+        None, description="Opt-in: a risk classifier of its own for the strict level (the mental_health "
+                          "profile), e.g. safety/weights_strict (trained with the tenth authored round: higher "
+                          "recall, more everyday false alarms); weights folder, pkg: or hub id. Default: none, "
+                          "the standard classifier at both levels.")
     safety_locale: str = Field(
         "default", description="Which crisis resources and emergency number the safety messages give "
                                "(en-US, en-GB, en-CA, en-IE, en-AU, en-NZ or default).")
