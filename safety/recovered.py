@@ -15,8 +15,8 @@ at `standard`).  ``recovered_past(normalised)`` is True when a message has all t
   normal path, so "I used to cut and it's started again" is screened as usual).
 
 The screen then answers with the ``concern`` level (a gentle check-in in the reply), not the
-escalation.  Written on the training corpus (``corpora/crisis``): of its 2,900 at-risk messages none
-has the frame; of its 323 calm past-event negatives 20 do (the rule is narrow on purpose).
+escalation.  Written on the training corpus (``corpora/crisis``): of its 2,898 at-risk messages none
+has the frame; of its 323 calm past-event negatives 19 do (the rule is narrow on purpose).
 """
 
 from __future__ import annotations
