@@ -346,9 +346,10 @@ class ListenerResponder:
         """One of ``questions`` that fits the turn: "How long…?" and "How has that been…?" only about a
         state that lasts (not about a flat loaf, a plan or a one-off)."""
         options = list(questions)
-        if not _LASTING.search(text):  # "How long have you been feeling like this?" about a flat loaf
+        lasting = bool(_LASTING.search(text))
+        if not lasting:  # "How long have you been feeling like this?" about a flat loaf
             options = [q for q in options if not q.startswith("How long")] or options
-        if tense_of(text) == "past" or not _LASTING.search(text):  # "How has that been?" about a one-off or a fact
+        if tense_of(text) == "past" or not lasting:  # "How has that been?" about a one-off or a fact
             options = [q for q in options if "has that been" not in q] or options
         return pick(options, text, said_before)
 

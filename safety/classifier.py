@@ -36,32 +36,31 @@ RECALL_WEIGHTS = Path(__file__).with_name("weights_recall")
 """The higher-recall classifier (rounds 8-9): the screen's second opinion, or an opt-in primary."""
 
 
-STRICT_WEIGHTS = Path(__file__).with_name("weights_strict")
+def _same_model(spec: str | Path, primary: str | None) -> bool:
+    """Whether ``spec`` names the primary model again (the same model twice would add nothing)."""
+    return primary is not None and Path(spec).resolve() == Path(primary).resolve()
 
 
-def strict_model_source(spec: str | None, primary: str | None) -> str | Path | None:
+def strict_model_source(spec: str | None, primary: str | None) -> str | None:
     """Where the ``strict`` level's own classifier comes from: ``spec`` (a folder, ``pkg:`` or hub id, e.g.
     the committed ``safety/weights_strict``); None (the standard classifier serves both levels, the
     default) when ``spec`` is empty or ``none`` or names the primary model again.  Opt-in: with the
     committed strict weights the everyday dev conversations got a crisis message in 10.1 % of cases, over
     the 10 % limit the default must meet (model card)."""
-    if not spec or spec.strip().lower() == "none":
-        return None
-    if primary is not None and Path(spec).resolve() == Path(primary).resolve():
+    if not spec or spec.strip().lower() == "none" or _same_model(spec, primary):
         return None
     return spec
 
 
 def second_opinion_source(spec: str | None, primary: str | None) -> str | Path | None:
     """Where the second opinion's weights come from: ``spec`` (a folder, ``pkg:`` or hub id) or the
-    committed higher-recall weights; None when ``spec`` is ``none`` or names the primary model again
-    (the same model twice would add nothing)."""
+    committed higher-recall weights; None when ``spec`` is ``none`` or names the primary model again."""
     if (spec or "").strip().lower() == "none":
         return None
-    wanted = Path(spec) if spec else RECALL_WEIGHTS
-    if primary is not None and wanted.resolve() == Path(primary).resolve():
-        return None
-    return spec or RECALL_WEIGHTS
+    wanted = spec or RECALL_WEIGHTS
+    return None if _same_model(wanted, primary) else wanted
+
+
 LORA_TARGETS = ("query", "key", "value", "attention.output.dense", "intermediate.dense", "output.dense",
                 "attn.q", "attn.k", "attn.v", "attn.o")
 """Projections that get adapters: BERT-class names, then MPNet's attention names."""

@@ -74,12 +74,12 @@ log = logging.getLogger(__name__)
 LEVELS = ("standard", "strict")
 REPLY_MESSAGE = "(reply withheld by the safety screen)"
 CONCERN_THRESHOLD = {"standard": 0.6, "strict": 0.4}
+"""p(concern) from the classifier at which an unflagged message is reported as ``concern``."""
 SECOND_OPINION_KINDS: dict[str, frozenset[str] | None] = {
     "standard": frozenset({"plan", "preparatory", "embedded", "attempt"}),
     "strict": None,
 }
 """Which kinds the second opinion may flag at each level (None: any)."""
-"""p(concern) from the classifier at which an unflagged message is reported as ``concern``."""
 _IMMINENT_CUES = re.compile(
     r"\b(?:tonight|today|right now|now|this (?:morning|afternoon|evening|weekend|week)|tomorrow|"
     r"in (?:an|a few|\d+) (?:hour|hours|minutes)|already (?:took|taken|swallowed|cut)|"
@@ -270,19 +270,21 @@ class SafetyPolicy:
                 classifier = RiskClassifier.load(settings.safety_model, encoder=settings.text_encoder)
             except Exception as exc:  # a missing model must not take the screen down
                 log.warning("safety: classifier off, patterns only (%s: %s)", type(exc).__name__, exc)
-            source = second_opinion_source(settings.safety_second_model, settings.safety_model)
-            if classifier is not None and source is not None:
-                try:
-                    second = RiskClassifier.load(source, encoder=settings.text_encoder)
-                except Exception as exc:
-                    log.warning("safety: no second opinion (%s: %s)", type(exc).__name__, exc)
-            strict_source = strict_model_source(settings.safety_strict_model, settings.safety_model)
-            if classifier is not None and strict_source is not None:
-                try:
-                    strict = RiskClassifier.load(strict_source, encoder=settings.text_encoder)
-                except Exception as exc:
-                    log.warning("safety: the strict level uses the standard classifier (%s: %s)",
-                                type(exc).__name__, exc)
+            if classifier is not None:  # the others only alongside the first
+
+                def extra(source: str | Path | None, without: str) -> RiskClassifier | None:
+                    if source is None:
+                        return None
+                    try:
+                        return RiskClassifier.load(source, encoder=settings.text_encoder)
+                    except Exception as exc:
+                        log.warning("safety: %s (%s: %s)", without, type(exc).__name__, exc)
+                        return None
+
+                second = extra(second_opinion_source(settings.safety_second_model, settings.safety_model),
+                               "no second opinion")
+                strict = extra(strict_model_source(settings.safety_strict_model, settings.safety_model),
+                               "the strict level uses the standard classifier")
         path = settings.safety_config
         if path is None:
             return cls(classifier=classifier, second_opinion=second, strict_classifier=strict,
@@ -308,7 +310,7 @@ class SafetyPolicy:
         scores = model.score(plain) if model is not None else None
         risk = scores.risk if scores is not None else None
         cue = has_risk_cue(norm) if model is not None else False
-        limit = self._threshold(level, cue) if model is not None else None
+        limit = self._threshold(model, level, cue) if model is not None else None
         by_model = risk is not None and limit is not None and risk >= limit
         second = False
         if hit is None and not by_model and self.second_opinion is not None and cue:
@@ -349,11 +351,10 @@ class SafetyPolicy:
             return self.strict_classifier
         return self.classifier
 
-    def _threshold(self, level: str, cue: bool) -> float:
-        """The classifier threshold for ``level``; a message without any risk cue (``cue`` False,
+    @staticmethod
+    def _threshold(model: RiskClassifier, level: str, cue: bool) -> float:
+        """``model``'s threshold for ``level``; a message without any risk cue (``cue`` False,
         ``safety.cues``) uses the level's ``<level>_no_cue`` threshold when the model has one."""
-        model = self.classifier_for(level)
-        assert model is not None
         thresholds = model.config.thresholds
         base = thresholds.get(level, 0.5)
         if cue:
