@@ -337,6 +337,27 @@ def test_minimax_temperature_evens_out_the_domains_calibration() -> None:
     assert worst(t) < worst(fit_temperature(raw, y)) - 0.005
 
 
+def test_a_small_domain_is_pooled_with_the_authored_one_for_the_minimax_temperature() -> None:
+    from emotion_agent.training.text_context_train import calibration_domains, minimax_temperature
+
+    rng = np.random.default_rng(1)
+    n_big, n_small = 1500, 60
+    y = rng.integers(0, NUM_LABELS, n_big + n_small)
+    raw = rng.normal(0, 1, (n_big + n_small, NUM_LABELS))
+    # "authored": sharp logits, right 80 % of the time; the tiny "dialogue" domain: sharp logits, right 30 %
+    right = rng.random(n_big + n_small) < np.where(np.arange(n_big + n_small) < n_big, 0.8, 0.3)
+    pred = np.where(right, y, (y + 1 + rng.integers(0, NUM_LABELS - 1, n_big + n_small)) % NUM_LABELS)
+    raw[np.arange(n_big + n_small), pred] += 4.0
+    domains = np.array(["authored"] * n_big + ["dialogue"] * n_small)
+    zero = np.zeros(NUM_LABELS, dtype=np.float32)
+
+    assert calibration_domains(domains, 500).tolist() == ["authored"] * (n_big + n_small)
+    assert calibration_domains(domains, 50).tolist() == domains.tolist()
+    alone = minimax_temperature(raw, y, domains, zero, min_rows=0)  # the tiny domain drags T up
+    pooled = minimax_temperature(raw, y, domains, zero, min_rows=500)
+    assert pooled < alone
+
+
 def _prior_data(shift: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Logits that favour the true label; ``shift`` is added to class 1's logit on every row, so a
     prior of about -shift on class 1 is right for all rows; groups of 4 rows, two domains."""
