@@ -114,9 +114,9 @@ class Settings(BaseSettings):
                           "(safety/weights_recall); 'none' turns it off.")
     safety_strict_model: str | None = Field(
         None, description="Opt-in: a risk classifier of its own for the strict level (the mental_health "
-                          "profile), e.g. safety/weights_strict (trained with the tenth authored round: higher "
-                          "recall, more everyday false alarms); weights folder, pkg: or hub id. Default: none, "
-                          "the standard classifier at both levels.")
+                          "profile), e.g. safety/weights_strict (trained with the tenth and eleventh authored "
+                          "rounds: higher recall, more everyday false alarms); weights folder, pkg: or hub id. "
+                          "Default: none, the standard classifier at both levels.")
     safety_locale: str = Field(
         "default", description="Which crisis resources and emergency number the safety messages give "
                                "(en-US, en-GB, en-CA, en-IE, en-AU, en-NZ or default).")
