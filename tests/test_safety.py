@@ -720,6 +720,23 @@ def test_the_default_screen_has_the_second_opinion_and_none_turns_it_off() -> No
 
 
 @pytest.mark.models
+def test_the_opt_in_strict_classifier_keeps_its_probe_figures() -> None:
+    """safety/weights_strict at the strict level (rounds 10-11): probe_b strict 0.989 / 0.921 when shipped,
+    against 0.968 / 0.919 for the default screen; the standard level keeps the default classifier."""
+    import torch
+
+    from emotion_agent.training.safety_train import evaluate, read_rows
+
+    torch.set_num_threads(2)
+    policy = SafetyPolicy.from_settings(Settings(safety_strict_model=str(PROJECT_ROOT / "safety" / "weights_strict")))
+    rows = read_rows(PROBE_B)
+    strict = evaluate(policy, rows, "strict")
+    assert strict["recall"] >= 0.97 and strict["precision"] >= 0.90, strict
+    assert evaluate(policy, rows, "standard")["recall"] == evaluate(SafetyPolicy.from_settings(Settings()), rows,
+                                                                    "standard")["recall"]
+
+
+@pytest.mark.models
 def test_the_strict_classifier_is_opt_in(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     from emotion_agent.safety.classifier import RiskClassifier
 
