@@ -539,8 +539,8 @@ def build_eval_parser(parser: argparse.ArgumentParser | None = None) -> argparse
                         help="the second opinion on cued messages (default: the committed higher-recall "
                              "weights, as the agent runs; 'none': the first classifier alone)")
     parser.add_argument("--strict-model", default=None,
-                        help="the strict level's classifier (default: the committed strict weights, as the "
-                             "agent runs; 'none': the --model classifier at both levels)")
+                        help="a classifier of its own for the strict level, e.g. safety/weights_strict "
+                             "(default: none, as the agent runs by default: the --model classifier at both levels)")
     parser.add_argument("--json", action="store_true", help="last line: one JSON object")
     return parser
 
