@@ -172,6 +172,8 @@ _T = "emotion_agent.training."
 TRAIN: dict[str, Tool] = {
     "text": Tool("train the text expert on GoEmotions, MELD, EmoryNLP and the authored corpus, with dialogue "
                  "context", _T + "text_context_train", "build_train_parser", "run_train"),
+    "text-ensemble": Tool("combine text experts trained by `train text` into one ensemble, calibrated on the "
+                          "held-out slice", _T + "text_ensemble_train", "build_parser", "run"),
     "text-goemotions": Tool("the previous text expert: GoEmotions only, no context (baselines, --baselines)",
                             _T + "text_train", "build_train_parser", "run_train"),
     "voice": Tool("train the voice expert on RAVDESS actors 01-16 (17-20 held out)",

@@ -57,3 +57,31 @@ def fer_npz(data_dir: Path) -> Path:
     if not path.exists():
         pytest.skip(f"FER-2013 not found at {path} (set EMOTION_AGENT_DATA_DIR)")
     return path
+
+
+TINY_WORDS = ["i", "am", "so", "angry", "happy", "sad", "the", "parcel", "is", "late", "ok", "thanks", "fine",
+              "where", "my", "order", "refund", "now", "again", "sorry"]
+"""The vocabulary of ``tiny_encoder`` (besides BERT's special tokens)."""
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-layer, 16-wide random BERT with its tokenizer, saved as a folder the text expert's loader reads."""
+    import inspect
+
+    import torch
+    from transformers import BertConfig, BertModel, BertTokenizerFast  # type: ignore[attr-defined]
+
+    folder = tmp_path_factory.mktemp("tiny_bert_ctx")
+    vocab = {w: i for i, w in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *TINY_WORDS])}
+    if "vocab" in inspect.signature(BertTokenizerFast.__init__).parameters:
+        tok = BertTokenizerFast(vocab=vocab)
+    else:  # pragma: no cover - transformers 4.x
+        (folder / "vocab.txt").write_text("\n".join(sorted(vocab, key=vocab.__getitem__)) + "\n")
+        tok = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"))
+    tok.save_pretrained(folder)
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=len(vocab), hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=32, max_position_embeddings=64)
+    BertModel(config).eval().save_pretrained(folder)
+    return folder

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import inspect
 import io
 import json
 from collections.abc import Sequence
@@ -39,9 +38,6 @@ from emotion_agent.training.text_data import (
     with_context,
 )
 from tests.agent_fakes import FakeExpert
-
-WORDS = ["i", "am", "so", "angry", "happy", "sad", "the", "parcel", "is", "late", "ok", "thanks", "fine", "where",
-         "my", "order", "refund", "now", "again", "sorry"]
 
 
 # -- loaders -------------------------------------------------------------------------------------------------
@@ -145,25 +141,6 @@ def test_weighted_f1() -> None:
 
 
 # -- the capability on a tiny BERT -------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def tiny_encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from transformers import BertConfig, BertModel, BertTokenizerFast  # type: ignore[attr-defined]
-
-    folder = tmp_path_factory.mktemp("tiny_bert_ctx")
-    vocab = {w: i for i, w in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS])}
-    if "vocab" in inspect.signature(BertTokenizerFast.__init__).parameters:
-        tok = BertTokenizerFast(vocab=vocab)
-    else:  # pragma: no cover - transformers 4.x
-        (folder / "vocab.txt").write_text("\n".join(sorted(vocab, key=vocab.__getitem__)) + "\n")
-        tok = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"))
-    tok.save_pretrained(folder)
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=len(vocab), hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=32, max_position_embeddings=64)
-    BertModel(config).eval().save_pretrained(folder)
-    return folder
-
-
 def _expert(encoder: Path, folder: Path, context_turns: int, pool: str) -> Path:
     torch.manual_seed(1)
     config = TextExpertConfig(encoder=str(encoder), hidden_size=16, max_length=24, context_turns=context_turns,

@@ -165,6 +165,30 @@ def split_groups(examples: list[TextExample], frac: float, seed: int) -> tuple[l
 
 
 # -- cache of lower-layer states --------------------------------------------------------------------------
+def training_examples(args: argparse.Namespace
+                      ) -> tuple[list[TextExample], list[TextExample], dict[str, dict[str, int]]]:
+    """(fit, held-out, counts per source) for the options in ``args``: each source capped (``--max-<source>``,
+    whole dialogues) and split by whole dialogues with ``--split-seed`` (default ``--seed``); the dialogue
+    corpus without near-copies of any held-out text."""
+    paths = source_paths(args.data, args.authored, args.dialogue)
+    split_seed = args.seed if args.split_seed is None else args.split_seed
+    fit_ex: list[TextExample] = []
+    held_ex: list[TextExample] = []
+    counts: dict[str, dict[str, int]] = {}
+    for name, (train_path, _) in paths.items():
+        if getattr(args, f"max_{name}") == 0:
+            continue
+        rows = cap_groups(load_source(name, train_path, args.context_turns), getattr(args, f"max_{name}"), split_seed)
+        dropped = 0
+        if name == "dialogue":  # written alongside the dev scripts: drop near-copies of any held-out text
+            rows, dropped = drop_near(rows, held_out_texts(args.authored, args.dialogue))
+        fit, held = split_groups(rows, args.holdout, split_seed)
+        fit_ex += fit
+        held_ex += held
+        counts[name] = {"fit": len(fit), "held_out": len(held), **({"dropped_near_dev": dropped} if dropped else {})}
+    return fit_ex, held_ex, counts
+
+
 def cached_states(encoder: Encoder, examples: Sequence[TextExample], max_length: int, keep_layer: int,
                   cache_dir: Path | None, tag: str, batch_size: int = 64) -> Cache:
     """``pooled`` (n, d) of the base encoder, ``packed`` (tokens, d) fp16 states after ``keep_layer`` layers,
@@ -235,6 +259,15 @@ def top_logits(top: nn.ModuleList, head: TextHead, cache: Cache, raw: bool = Tru
 
 
 # -- objective for the prior (bias) and selection ---------------------------------------------------------
+def domain_scores(y: np.ndarray, pred: np.ndarray, domains: np.ndarray) -> dict[str, float]:
+    """(macro-F1 + weighted-F1) / 2 of each domain."""
+    out: dict[str, float] = {}
+    for d in sorted(set(domains.tolist())):
+        m = domains == d
+        out[str(d)] = round(float((macro_f1(y[m], pred[m]) + weighted_f1(y[m], pred[m])) / 2), 4)
+    return out
+
+
 def domain_score(y: np.ndarray, pred: np.ndarray, domains: np.ndarray) -> float:
     """Mean over domains of (macro-F1 + weighted-F1) / 2."""
     scores = []
@@ -472,19 +505,28 @@ def finalize(top: nn.ModuleList, head: TextHead, held: Cache, y_held: np.ndarray
     the NLL fit, then the bias chosen at it (``choose_prior``, rule ``prior``); ``minimax``: the same bias,
     then the temperature with the lowest worst per-domain ECE (the bias keeps choosing labels, the
     temperature only sets confidence).  Per-domain ECE after.  ``g_held``: the rows' groups (for ``cv``)."""
-    raw = top_logits(top, head, held)
+    t, bias, report = calibrate(top_logits(top, head, held), y_held, d_held, calibration, prior, g_held,
+                                ece_min_rows)
+    head.temperature.fill_(t)
+    head.logit_bias.copy_(torch.from_numpy(bias))
+    return report
+
+
+def calibrate(raw: np.ndarray, y_held: np.ndarray, d_held: np.ndarray, calibration: str = "pooled",
+              prior: str = "tuned", g_held: np.ndarray | None = None, ece_min_rows: int = MIN_ECE_ROWS
+              ) -> tuple[float, np.ndarray, dict[str, Any]]:
+    """(temperature, logit bias, report) for raw held-out logits (``finalize``; also the ensemble's)."""
     t = fit_temperature(raw, y_held)
     groups = g_held if g_held is not None else np.arange(len(y_held)).astype(str)
     bias, prior_report = choose_prior(raw / t, y_held, d_held, groups, prior)
     if calibration == "minimax":
         t = minimax_temperature(raw, y_held, d_held, bias, min_rows=ece_min_rows)
-    head.temperature.fill_(t)
-    head.logit_bias.copy_(torch.from_numpy(bias))
     probs = softmax(raw / t + bias, axis=1)
     ece = domain_eces(probs, y_held, d_held)
-    return {"calibration": calibration, "prior": prior_report, "temperature": t,
-            "logit_bias": [round(float(b), 2) for b in bias], "held_ece_per_domain": ece,
-            "held_score": domain_score(y_held, probs.argmax(1), d_held)}
+    return t, bias, {"calibration": calibration, "prior": prior_report, "temperature": t,
+                     "logit_bias": [round(float(b), 2) for b in bias], "held_ece_per_domain": ece,
+                     "held_score": domain_score(y_held, probs.argmax(1), d_held),
+                     "held_score_per_domain": domain_scores(y_held, probs.argmax(1), d_held)}
 
 
 def layer_deltas(encoder: Encoder, top: nn.ModuleList, n_top: int) -> dict[str, torch.Tensor]:
@@ -594,7 +636,11 @@ def build_train_parser(parser: argparse.ArgumentParser | None = None) -> argpars
     p.add_argument("--ece-min-rows", type=int, default=MIN_ECE_ROWS,
                    help="minimax: a domain with fewer held-out rows is pooled with the authored one (ECE is "
                         "biased upwards on small samples; 0: every domain on its own, the rule up to run 7)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="training order and initial weights (and the split, unless "
+                                                          "--split-seed is given)")
+    p.add_argument("--split-seed", type=int, default=None,
+                   help="which dialogues are held out (and capped): keep it fixed to train ensemble members or "
+                        "reruns with other --seed values on the same held-out slice")
     p.add_argument("--threads", type=int, default=2)
     return p
 
@@ -607,20 +653,7 @@ def run_train(args: argparse.Namespace, argv: list[str] | None = None) -> int:
     torch.manual_seed(args.seed)
     t_start = time.perf_counter()
     paths = source_paths(args.data, args.authored, args.dialogue)
-    fit_ex: list[TextExample] = []
-    held_ex: list[TextExample] = []
-    counts: dict[str, dict[str, int]] = {}
-    for name, (train_path, _) in paths.items():
-        if getattr(args, f"max_{name}") == 0:
-            continue
-        rows = cap_groups(load_source(name, train_path, args.context_turns), getattr(args, f"max_{name}"), args.seed)
-        dropped = 0
-        if name == "dialogue":  # written alongside the dev scripts: drop near-copies of any held-out text
-            rows, dropped = drop_near(rows, held_out_texts(args.authored, args.dialogue))
-        fit, held = split_groups(rows, args.holdout, args.seed)
-        fit_ex += fit
-        held_ex += held
-        counts[name] = {"fit": len(fit), "held_out": len(held), **({"dropped_near_dev": dropped} if dropped else {})}
+    fit_ex, held_ex, counts = training_examples(args)
     print(f"training rows: {counts}", flush=True)
     encoder = load_encoder(args.encoder)
     n_ft = args.finetune_layers

