@@ -346,6 +346,68 @@ IDIOMS: tuple[str, ...] = (
     r"(?:dead|dead\s+meat)\s+(?:if|when|once)\b",
     r"\b(?:was|is|were|be)\s+(?:absolute\s+|pure\s+|sheer\s+)?murder\b(?!\s+(?:of|on\s+(?:me|him|her)))",
     r"\bmurder\s+on\s+(?:my|the)\s+(?:feet|knees|back|legs|ears)\b",
+    # things and plants that die or are dead ("my phone died", "the battery is dead", "the basil is dying")
+    r"\b(?:my|the|our|his|her|this|that)\s+(?:\w+\s+)?(?:phone|battery|laptop|computer|pc|tablet|kindle|ipad|"
+    r"headphones|earbuds|airpods|charger|tv|telly|remote|fridge|freezer|printer|router|wifi|wi-fi|internet|engine|"
+    r"torch|car|van|bike|scooter|console|controller|mouse|keyboard|plants?|basil|seedlings|orchid|succulents?|"
+    r"cactus|tomatoes|houseplants?)\s+(?:is\s+|was\s+|has\s+|had\s+|just\s+|finally\s+|completely\s+|"
+    r"officially\s+|literally\s+|now\s+|keeps\s+)*(?:dead|died|dying|die|gone\s+dead)\b"
+    r"(?!.*\b(?:lucky|jealous|envious|envy|wish|me\s+next|take\s+me|same)\b)",  # not "my plant died. lucky plant"
+    r"\bdead\s+(?:phone|battery|batteries|laptop|plant|plants|pixel|link|links|tired(?!\s+of\b)|beat|set\s+on|set\s+against|"
+    r"against|end|ends|serious|quiet|easy|good|simple|heat|ringer|centre|center|cert|last|silent|on\s+time|"
+    r"of\s+night|of\s+winter)\b",
+    r"\bdrop[- ]dead\s+gorgeous\b|\bover\s+my\s+dead\s+body\b|\b(?:flog\w*|beat\w*)\s+a\s+dead\s+horse\b",
+    r"\b(?:slept|sleep|sleeping|sleeps)\s+like\s+the\s+dead\b|\bdead\s+to\s+the\s+world\b",
+    # exaggeration: bored, scared, worried "to death", "the death of me", dying of heat or hunger
+    r"\b(?:bored?|boring|scared|scares|scaring|frightened|worried|worrying|tickled|freezing|sick|loved?)\s+"
+    r"(?:me\s+|us\s+|him\s+|her\s+|them\s+|myself\s+)?to\s+death\b",
+    r"\b(?:be|is|was|will\s+be|'ll\s+be|gonna\s+be)\s+the\s+death\s+of\s+(?:me|us|him|her)\b",
+    r"\b(?:die[ds]?|dying)\s+(?:of|from|in)\s+(?:the\s+|this\s+)?(?:heat|hunger|thirst|cold|boredom|curiosity|"
+    r"suspense|anticipation|excitement|cuteness)\b",
+    r"\b(?:scared|frightened|terrified)\s+the\s+(?:life|living\s+daylights)\s+out\s+of\b|\bfor\s+dear\s+life\b",
+    # switching things off, time and deals ("kill the lights", "killed the vibe", "a killer deal")
+    r"\bkill(?:ed|s|ing)?\s+the\s+(?:lights?|engine|music|tv|telly|lamp|noise|vibe|mood|conversation|power|"
+    r"motor|app|process|tab|buzz|battery)\b|\bkill\s+two\s+birds\b",
+    r"\bkiller\s+(?:deal|discount|price|app|headache|workout|view|song|tune|fit|outfit|heels|joke|line|smile|"
+    r"combo|burger|playlist|sale|sauce|chilli|chili|cocktail|look)\b",
+    r"\bcould\s+murder\s+(?:a|an|some)\b",
+    # work, tiredness and embarrassment ("running on fumes", "drowning in emails", "the ground to swallow me up")
+    r"\brunning\s+on\s+(?:fumes|empty)\b",
+    r"\bdrowning\s+in\s+(?:\w+\s+)?(?:emails?|work|paperwork|laundry|washing|homework|assignments?|admin|tickets|"
+    r"orders|messages|notifications|marking|deadlines|invoices|boxes|toys)\b",
+    r"\bburied\s+(?:alive\s+)?(?:under|in)\s+(?:a\s+(?:pile|mountain|stack|heap)\s+of\s+)?(?:\w+\s+)?(?:paperwork|work|"
+    r"ironing|laundry|washing|emails?|homework|admin|marking|snow|boxes)\b",
+    r"\bbury(?:ing)?\s+myself\s+(?:in|under)\s+(?:a\s+(?:pile|mountain|stack)\s+of\s+)?(?:\w+\s+)?(?:blankets?|"
+    r"duvet|covers|work|books?|revision|netflix|paperwork)\b",
+    r"\bground\s+to\s+(?:open\s+up\s+and\s+)?swallow\s+me\b",
+    r"\bthrow(?:ing)?\s+myself\s+into\s+(?:my\s+)?(?:work|studies|training|revision|(?:the|this|a|my)\s+(?:new\s+)?"
+    r"(?:project|job|role|course|work|hobby))\b",
+    # hanging out, hangovers, jumping into things, cutting cakes and losses, a career "suicide"
+    r"\bhang(?:ing)?\s+(?:on\s+(?:a\s+)?(?:sec|second|minute|min|mo|moment)|out|in\s+there|the\s+(?:washing|laundry|"
+    r"picture|pictures|coat|clothes|curtains|lights|decorations|bunting))\b|\bget(?:ting)?\s+the\s+hang\s+of\b|"
+    r"\bhung\s*over\b|\bhangovers?\b|\bhanging\s+out\b",
+    r"\bjump(?:ed|ing|s)?\s+(?:in(?:to)?\s+(?:the\s+)?(?:shower|pool|bath|car|taxi|cab|queue|conversation|call|"
+    r"meeting|weekend)|on\s+(?:a|the)\s+(?:call|bus|plane|flight|zoom|teams|bandwagon)|ship|the\s+queue|"
+    r"at\s+the\s+(?:chance|offer)|out\s+of\s+my\s+skin|the\s+gun|start(?:ed)?\s+the\s+car)\b",
+    r"\bcut(?:ting)?\s+(?:the\s+(?:cake|grass|lawn|hedge|bread|cheese|onions?|wire|queue|crap)|my\s+losses|corners|"
+    r"back\s+on|down\s+on|it\s+out|costs|class|classes|(?:my|his|her|your|the\s+kids'?|the\s+dog'?s)\s+(?:hair|"
+    r"nails|fringe))\b|\bhair\s*cut\b",
+    r"\b(?:career|social|professional|political|commercial|fashion)\s+suicide\b|"
+    r"\bsuicide\s+(?:squad|doors?|sprints?|drills?)\b",
+    r"\b(?:roll(?:ing)?|spin(?:ning)?|turn(?:ing)?)\s+(?:over\s+)?in\s+(?:her|his|their)\s+grave\b|"
+    r"\bgrave\s+(?:mistake|concern|error|danger|doubts?)\b",
+    r"\bshoot\s+(?:over|across|through)\s+(?:the|a|an|your|my)\b|^\W*shoot\s*[,!.]",
+    # a question about taking a medicine safely ("can I take ibuprofen with my sertraline?"), not about amounts
+    r"\b(?:can|could|should|may)\s+(?:i|you|we|he|she)\s+(?:still\s+)?(?:take|have)\s+"
+    r"(?:(?:a|an|my|some|one|two|1|2|another|his|her|the)\s+)?(?:(?!all\b|whole\b|entire\b|every\b|\d{2,})[a-z']+\s+){0,2}?"
+    r"(?:pills?|tablets?|meds|medication|medicine|paracetamol|ibuprofen|painkillers?|antibiotics|antihistamines?|"
+    r"antidepressants?|inhaler|dose)\s+(?:with|and|after|before|while|on|alongside|together)\b"
+    r"(?![^.!?]*\b(?:all|whole|entire|bottle|box|pack|packet|enough|lethal|fatal|overdose|die|dead|kill|never|end)\b)",
+    r"\bis\s+it\s+(?:ok|okay|safe|fine|alright|bad)\s+to\s+(?:take|have|drink)\s+(?:(?!all\b|whole\b|\d{2,})[a-z']+\s+){0,3}?"
+    r"(?:with|while|after|before|on|and)\b"
+    r"(?![^.!?]*\b(?:all|whole|entire|bottle|box|pack|packet|enough|lethal|fatal|overdose|die|dead|kill|never|end)\b)",
+    r"\b(?:missed|forgot|skipped)\s+(?:to\s+take\s+)?(?:a|my|one|this\s+morning'?s|last\s+night'?s|today'?s)\s+"
+    r"(?:dose|pill|tablet|meds|medication)\b",
     # a farewell at work ("a goodbye message to my team", "a leaving video for my coworker")
     r"\b(?:goodbye|farewell|leaving)\s+(?:messages?|videos?|cards?|speech|notes?|e-?mails?|posts?)\s+(?:to|for)\s+"
     r"(?:my|the|our|a)\s+(?:\w+\s+)?(?:team|colleagues?|co-?workers?|class|students|staff|office|department|"

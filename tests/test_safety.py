@@ -811,3 +811,36 @@ def test_tiredness_and_trouble_idioms_carry_no_risk_cue(text: str) -> None:
     # blanked before the cue gate, so the classifier needs the much higher cue-free threshold
     assert SafetyPolicy(idioms=()).has_cue(text)  # "dead" is a cue word
     assert not SafetyPolicy().has_cue(text)
+
+
+@pytest.mark.parametrize("text", (
+    "ugh my phone died halfway through the call",
+    "the basil is dying again, third one this year",
+    "this meeting is going to bore me to death",
+    "that commute will be the death of me",
+    "can you kill the lights on your way out",
+    "running on fumes after three night shifts",
+    "drowning in emails after the holiday",
+    "hang on a sec, my kid is yelling",
+    "who wants to cut the cake?",
+    "wearing trainers to that interview would be career suicide lol",
+    "can i take my meds with a coffee?",
+    "is it ok to take my tablets with food or before",
+    "slept like the dead, ten hours straight",
+))
+def test_everyday_figures_of_speech_carry_no_risk_cue(text: str) -> None:
+    assert SafetyPolicy(idioms=()).has_cue(text)
+    assert not SafetyPolicy().has_cue(text)
+
+
+@pytest.mark.parametrize("text", (
+    "lol my plant died. lucky plant",  # envy of the dead plant is the risk
+    "dead tired of life. and i mean dead",
+    "can i take all my pills with vodka tonight",
+    "can i take my tablets with enough wine to not wake up",
+    "i want to hang myself",
+    "i cut my arm again last night",
+    "i want to die. can i take paracetamol with wine",
+))
+def test_risk_said_near_those_figures_keeps_its_cue(text: str) -> None:
+    assert SafetyPolicy().has_cue(text)
