@@ -76,6 +76,13 @@ _DRUG = (
     r"sleeping\s+(?:pills|tablets)|painkillers|antidepressants|benzos?|opioids)"
 )
 
+_THIRD_PARTY = (
+    r"(?:he|she|they|my\s+(?:\w+\s+){0,2}?(?:mum|mom|mother|dad|father|sister|brother|son|daughter|friend|mate|bestie|"
+    r"girlfriend|boyfriend|partner|wife|husband|cousin|flatmate|roommate|colleague|coworker|uncle|aunt|nan|gran|"
+    r"grandad|grandpa|grandma|kid|child|teenager|student))"
+)
+"""Someone else, reported by the user ("my best friend", "she")."""
+
 # User text: self-harm and suicide -----------------------------------------------------------------
 
 SELF_HARM: tuple[SafetyRule, ...] = tuple(
@@ -162,6 +169,27 @@ SELF_HARM: tuple[SafetyRule, ...] = tuple(
         r"\b(?:drown|drowning|suffocate|suffocating|poison|poisoning|gas|gassing|starve)\s+myself\b",
         r"\b(?:go\s+to\s+sleep|sleep|fall\s+asleep)\s+and\s+(?:never|not)\s+wake\s+up\b",
         r"\bunalive\s+myself\b",
+        # warning signs named by suicide-prevention guidance (researching a method, calm after deciding, someone
+        # else saying it): each checked to hit none of 64k everyday messages (authored, MELD, GoEmotions)
+        r"\b(?:how\s+(?:much|many)|what\s+(?:amount|dose|number))\b[^.!?]{0,80}?\b(?:would|will|could|is|are|"
+        r"does\s+it\s+take\s+to|to)\s+(?:be\s+)?(?:fatal|lethal|deadly|enough\s+to\s+(?:die|kill|not\s+wake))\b"
+        r"(?=.*\b(?:i|i'm|i've|me|my|myself)\b)",
+        r"\b(?:painless|peaceful|gentle)\s+(?:way|method)s?\s+(?:to|of)\s+(?:go|going)\b(?!\s+(?:to|about|home|out|back|"
+        r"shopping|there|abroad|through|over|from|with|for|into|on|up|down|in)\b)",
+        r"\b(?:painless|quick(?:est)?|easiest|easy|peaceful|surest|fastest|simplest|best|least\s+painful)\s+"
+        r"(?:way|method)s?\s+(?:to|of)\s+(?:die|dying|end\s+(?:it\s+all|my\s+life|things)|kill\s+myself|not\s+wake\s+up)\b",
+        r"\b" + _THIRD_PARTY + r"\s+(?:just\s+|literally\s+|keeps\s+)?(?:said|says|saying|told\s+me|texted(?:\s+me)?|"
+        r"messaged(?:\s+me)?|posted|wrote)\s+(?:that\s+|like\s+)?(?:he|she|they)\s+(?:doesn't|don't|does\s+not|do\s+not|"
+        r"didn't|did\s+not)\s+want\s+to\s+(?:be\s+(?:here|alive|around)|exist|wake\s+up|"
+        r"live(?!\s+(?:in|with|at|near|there|on|abroad|alone|by|together|here|like)\b))\b",
+        r"\b" + _THIRD_PARTY + r"\s+(?:just\s+|literally\s+|keeps\s+)?(?:said|says|saying|told\s+me|texted(?:\s+me)?|"
+        r"messaged(?:\s+me)?|posted|wrote|is\s+talking\s+about|was\s+talking\s+about|keeps\s+talking\s+about)\s+"
+        r"(?:that\s+|like\s+)?(?:(?:he|she|they)(?:'s|'re|\s+is|\s+are|\s+was|\s+were|'d|\s+would|'ll|\s+will)?\s+)?"
+        r"(?:going\s+to\s+|gonna\s+|wants?\s+to\s+|wanted\s+to\s+)?(?:kill(?:ing)?\s+(?:himself|herself|themselves|"
+        r"themself)|end(?:ing)?\s+(?:it\s+all|(?:his|her|their)\s+life)|suicide)\b",
+        r"\b(?:decided\s+on|picked|chosen|chose|set|settled\s+on)\s+(?:a|the|my)\s+(?:date|day)\b"
+        r"(?!\s+(?:for|of|to|with|and\s+(?:a\s+)?venue)\b)"
+        r"(?=.*\b(?:calm|calmer|at\s+peace|peaceful|relieved|relief|lighter|weight\s+off|sorted\s+now)\b)",
     )
 )
 

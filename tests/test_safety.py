@@ -844,3 +844,26 @@ def test_everyday_figures_of_speech_carry_no_risk_cue(text: str) -> None:
 ))
 def test_risk_said_near_those_figures_keeps_its_cue(text: str) -> None:
     assert SafetyPolicy().has_cue(text)
+
+
+@pytest.mark.parametrize("text", (
+    "how many of my sleeping tablets would be lethal, asking for me",
+    "is there a painless way to go? i've been reading about it",
+    "what's the least painful way to die",
+    "my best friend just texted me that she doesn't want to be alive anymore",
+    "my brother keeps saying he's going to kill himself",
+    "finally decided on a date. feel calmer than i have in ages",
+))
+def test_warning_sign_patterns_flag_without_a_classifier(text: str) -> None:
+    assert SafetyPolicy(classifier=None).check_user(text, "standard").flagged
+
+
+@pytest.mark.parametrize("text", (
+    "what's the quickest way to go to the station from here",
+    "we picked a date for the wedding, so relieved",
+    "how much caffeine is lethal? curious after that documentary",
+    "she said she doesn't want to go to the party",
+    "my sister said she doesn't want to live with us after uni",
+))
+def test_everyday_look_alikes_of_the_warning_signs_do_not_match(text: str) -> None:
+    assert not SafetyPolicy(classifier=None).check_user(text, "standard").flagged
