@@ -58,8 +58,9 @@ _CUES: tuple[tuple[str, re.Pattern[str]], ...] = tuple((name, re.compile(pattern
               r"really tired|tired all the time|can'?t sleep|cant sleep|not sleeping|awake at|woke up at)\b"),
     ("overwhelmed", r"\b(?:overwhelm\w*|too much|so much to do|can'?t cope|cant cope|drowning|swamped|"
                     r"stressed|stress(?:ing)? out|under pressure|snowed under|behind on)\b"),
-    ("worried", r"\b(?:worr\w+|nervous|anxious|anxiety|scared|afraid|terrified|dread\w*|panic\w*|"
-                r"freaking out|on edge|what if|can'?t stop thinking|cant stop thinking|feel sick)\b"),
+    ("worried", r"(?:\b(?:worr\w+|nervous|anxious|anxiety|scared|afraid|terrified|dread\w*|panic\w*|"
+                r"freaking out|on edge|what if|can'?t stop thinking|cant stop thinking|feel sick)\b|"
+                r"\U0001F62C|\U0001F630|\U0001F61F|\U0001F628|\U0001F627)"),  # grimacing, anxious, worried faces
     ("angry", r"\b(?:angry|furious|fuming|livid|annoyed|irritated|irritable|pissed off|fed up|sick of|"
               r"snapped|shouted|lost it|so unfair|not fair|resent\w*)\b"),
     ("grossed", r"\b(?:gross|disgusting|revolting|vile|gagg?ed|gagging|nearly (?:threw up|puked|was sick)|"
@@ -82,6 +83,11 @@ _CUES: tuple[tuple[str, re.Pattern[str]], ...] = tuple((name, re.compile(pattern
 ))
 _NEGATED = re.compile(r"(?i)\b(?:didn'?t|did not|don'?t|do not|wasn'?t|weren'?t|no longer|not as|without|less)\s+(?:\w+\s+){0,3}$")
 """Words that undo a negative feeling named right after them."""
+_NOT_GOOD = re.compile(r"(?i)(?:\bnot|n'?t|\bnever|\bno|\bhardly|\bnothing|\bnone of it)\s+"
+                       r"(?:(?:a|an|the|so|that|very|really|too|particularly|exactly|all|been|be|being|feeling|feel|"
+                       r"super|much|quite|overly|the\s+most)\s+){0,3}$")
+"""A negation right before a good word ("not a great day", "wasn't that fun", "no fun", "not happy"): the
+good word then says the day was bad, not good."""
 _HAPPY_TOO = re.compile(r"(?i)^(?:cr(?:y|ied|ying)\b|can'?t stop thinking|worr\w* for nothing|scared than|"
                         r"nervous\b(?=.*\bexcit))")
 """Negative cue words that happy news uses too (happy tears, "can't stop thinking about it"); they, and any
@@ -238,6 +244,8 @@ def feeling_of(text: str, estimate: EmotionEstimate | None) -> tuple[str, bool]:
         text = after
     for name, pattern in _CUES:
         found = pattern.search(text)
+        if found and name in POSITIVE_FEELINGS and _NOT_GOOD.search(text[:found.start()]):
+            return "low", True  # "not a great day today tbh": not good news
         if found and not _cue_gives_way(name, found, text, estimate):
             return name, True
     if estimate is None or estimate.uncertain:

@@ -41,7 +41,9 @@ DOWNSIDE = re.compile(r"(?i)\b(?:ridiculous|nightmare|broke|broken|lost|failed|f
 """Words that make a said-back clause a downside even in good news ("the gravy was lumpy", "my legs are
 destroyed"): no cheer after it, and the upside clause is said back when there is one."""
 
-BRIGHT_SPOT = re.compile(r"(?i)\b(?:at least|thankfully|luckily|on the bright side|the good news is)\b")
+BRIGHT_SPOT = re.compile(r"(?i)\b(?:at least|thankfully|luckily|on the bright side|the good news is|"
+                         r"(?:that|it|which|this) (?:really |kind of |kinda |sort of )?helped|cheered me up|"
+                         r"made me (?:feel )?(?:a (?:bit|little|lot) )?better)\b")
 """A said-back clause that is the bright spot of the news ("rent's paid at least"), not more trouble."""
 _FIRST_PERSON = re.compile(r"(?i)\b(?:i|i'm|im|i've|ive|i'd|i'll|me|my|myself|we|we're|our|us)\b")
 _SECOND_PERSON = re.compile(r"(?i)\b(?:you|your|you're|youre|yours|u|ur)\b")

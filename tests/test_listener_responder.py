@@ -339,3 +339,22 @@ def test_a_trouble_word_laughed_at_in_happy_news_is_part_of_the_joke() -> None:
     assert not re.search(r"(?i)hurtful|upsetting|painful|sorry", said), said
     still = reply("i'm so lonely lol", "happy", "checkin")  # loneliness is never a joke to wave through
     assert "lonely" in still.lower() or "isolat" in still.lower(), still
+
+
+@pytest.mark.parametrize("text", ("not a great day today tbh", "honestly it wasn't that fun", "no fun at all this week",
+                                  "i'm not happy with how it went"))
+def test_a_good_word_after_a_negation_is_not_good_news(text: str) -> None:
+    assert listener_module.feeling_of(text, estimate("angry"))[0] == "low"
+    out = reply(text, "angry")
+    assert not re.search(r"(?i)good to hear|glad|great news|that's great", out)
+
+
+def test_good_words_without_a_negation_stay_good_news() -> None:
+    assert listener_module.feeling_of("it was a great day actually", estimate("neutral"))[0] == "glad"
+    assert listener_module.feeling_of("not sure why but i'm so happy", estimate("neutral"))[0] == "glad"
+
+
+def test_a_grimace_is_a_worry_and_something_that_helped_is_a_bright_spot() -> None:
+    assert listener_module.feeling_of("my landlord doesn't know yet though \U0001F62C", estimate("neutral"))[0] == "worried"
+    out = reply("my sister called though, that helped a bit", "sad")
+    assert "something" in out and "tough" not in out
