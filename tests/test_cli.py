@@ -43,8 +43,9 @@ COMMANDS = ("analyze", "train", "eval", "chat", "serve", "token", "bench", "samp
 HELP_CASES: dict[tuple[str, ...], tuple[str, ...]] = {
     (): COMMANDS,
     ("analyze",): ("--text", "--json", "--fusion", "--rms-gate"),
-    ("train",): ("text", "text-goemotions", "voice", "face", "fusion", "safety", "responder"),
+    ("train",): ("text", "text-ensemble", "text-goemotions", "voice", "face", "fusion", "safety", "responder"),
     ("train", "text"): ("--data", "--authored", "--init", "--context-turns", "--finetune-layers", "--threads"),
+    ("train", "text-ensemble"): ("--members", "--delta-dtype", "--split-seed", "--calibration"),
     ("train", "text-goemotions"): ("--data", "--mode", "--finetune-layers", "--baselines", "--card-only"),
     ("train", "voice"): ("--data", "--epochs", "--select-features", "--compare", "--quiet"),
     ("train", "face"): ("--data", "--base", "--epochs", "--holdout-frac", "--max-train", "--card-only"),
