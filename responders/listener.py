@@ -52,8 +52,11 @@ Style = Literal["checkin", "companion"]
 _CUES: tuple[tuple[str, re.Pattern[str]], ...] = tuple((name, re.compile(pattern, re.I)) for name, pattern in (
     ("lonely", r"\b(?:lonely|alone|on my own|by myself|no friends|don'?t know anyone|dont know anyone|"
                r"no one to talk|nobody to talk|left out|isolated|miss (?:home|them|my friends))\b"),
-    ("grief", r"\b(?:died|passed away|funeral|lost (?:my|our)|put (?:her|him|our \w+) down|miscarriage|"
-              r"grief|grieving|since (?:mum|mom|dad) (?:died|passed))\b"),
+    ("grief", r"\b(?:died|passed away|passed on|funeral|lost (?:my|our)|put (?:her|him|our \w+) down|miscarriage|"
+              r"grief|grieving|since (?:mum|mom|dad) (?:died|passed)|"
+              r"(?:mum|mom|mother|dad|father|nan|nana|gran|granny|grandma|grandmother|grandad|grandpa|grandfather|"
+              r"husband|wife|partner|brother|sister|son|daughter|uncle|aunt|auntie|friend|dog|cat|he|she)"
+              r"(?:'s)? passed(?! (?:the|his|her|my|their|a|an|it|me|us|them|with|on to|out|by)\b))\b"),
     ("tired", r"\b(?:exhausted|knackered|shattered|drained|burn(?:ing|t|ed)? ?out|no energy|so tired|"
               r"really tired|tired all the time|can'?t sleep|cant sleep|not sleeping|awake at|woke up at)\b"),
     ("overwhelmed", r"\b(?:overwhelm\w*|too much|so much to do|can'?t cope|cant cope|drowning|swamped|"
@@ -71,8 +74,11 @@ _CUES: tuple[tuple[str, re.Pattern[str]], ...] = tuple((name, re.compile(pattern
             r"rough day|bad day|(?:feel\w*|felt|been|i'?m|im|am|was|so|really|pretty|quite|bit)(?:\s+\w+){0,2}\s+"
             r"(?:down|low|empty|flat|heavy|grey|gray|rubbish|crap))\b"),
     # ("down", "flat", "empty", "heavy" alone are places and things: "the flat", "an empty carton")
-    ("proud", r"\b(?:proud|managed to|finally (?:did|went|got|booked|finished|made)|did it|passed|"
-              r"got the job|got in|first time in|first \w+ in (?:ages|years|months))\b"),
+    ("proud", r"\b(?:proud|managed to|finally (?:did|went|got|booked|finished|made)|did it|"
+              r"(?<!it )(?<!that )(?<!this )(?<!which )passed(?! (?:away|on|out|me|us|him|her|them|through|by|over|round|"
+              r"around|though)\b)|got the job|"
+              r"got in(?! (?:from|at|late|early|home|the|my|around|about|after|before|last|this|bed)\b)|"
+              r"first time in|first \w+ in (?:ages|years|months))\b"),
     ("relieved", r"\b(?:relieved|relief|feel(?:ing)? (?:a bit |a lot |much |loads )?better|less (?:scared|worried|scary)|phew|weight off|all clear|came back (?:fine|normal|clear)|finally\W*$|"
                  r"all normal|turned out fine)\b"),
     ("glad", r"\b(?:happy|great(?! deal)|brilliant|amazing|excited|can'?t wait|cant wait|lovely|fun|good day|"

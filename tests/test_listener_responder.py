@@ -358,3 +358,16 @@ def test_a_grimace_is_a_worry_and_something_that_helped_is_a_bright_spot() -> No
     assert listener_module.feeling_of("my landlord doesn't know yet though \U0001F62C", estimate("neutral"))[0] == "worried"
     out = reply("my sister called though, that helped a bit", "sad")
     assert "something" in out and "tough" not in out
+
+
+@pytest.mark.parametrize(("text", "feeling"), [
+    ("My dad passed in January. Didn't really think it was getting to me", "grief"),
+    ("our dog passed last week", "grief"),
+    ("I passed my driving test!!", "proud"),
+    ("just got in from my third night shift in a row", "neutral"),
+    ("The flat was so quiet. It passed though.", "neutral"),
+])
+def test_passed_and_got_in_are_read_in_their_sense(text: str, feeling: str) -> None:
+    assert listener_module.feeling_of(text, estimate("neutral"))[0] == feeling
+    if feeling == "grief":
+        assert "achievement" not in reply(text, "neutral") and "proud" not in reply(text, "neutral")
