@@ -46,7 +46,7 @@ from emotion_agent.responders.reflect import (
     tense_of,
     upside,
 )
-from emotion_agent.responders.structured import question_parts, user_text, word_stream
+from emotion_agent.responders.structured import question_parts, signs_off, user_text, word_stream
 
 _GREETING = re.compile(r"(?i)^\W*(?:hi|hello|hey|hiya|heya|yo|sup|morning|evening|good (?:morning|evening))\b"
                        r"[\w\s,!.']{0,20}$")
@@ -190,7 +190,7 @@ class CasualResponder:
 
         if _GREETING.search(text) and words <= 6:
             return "Hey! How's it going?"
-        if _CLOSE.search(text) and not question and words <= 15:
+        if (_CLOSE.search(text) and not question and words <= 15) or signs_off(text):
             return pick(("Any time! Take care.", "Anytime, enjoy the rest of your day!", "Cheers, speak soon!"),
                         text, said_before)
         if _LUCK.search(text) and not question:

@@ -43,7 +43,7 @@ from emotion_agent.responders.reflect import (
     tense_of,
     upside,
 )
-from emotion_agent.responders.structured import question_parts, user_text, word_stream
+from emotion_agent.responders.structured import question_parts, signs_off, user_text, word_stream
 from emotion_agent.responders.template import stable_index
 
 Style = Literal["checkin", "companion"]
@@ -64,8 +64,9 @@ _CUES: tuple[tuple[str, re.Pattern[str]], ...] = tuple((name, re.compile(pattern
     ("worried", r"(?:\b(?:worr\w+|nervous|anxious|anxiety|scared|afraid|terrified|dread\w*|panic\w*|"
                 r"freaking out|on edge|what if|can'?t stop thinking|cant stop thinking|feel sick)\b|"
                 r"\U0001F62C|\U0001F630|\U0001F61F|\U0001F628|\U0001F627)"),  # grimacing, anxious, worried faces
-    ("angry", r"\b(?:angry|furious|fuming|livid|annoyed|irritated|irritable|pissed off|fed up|sick of|"
-              r"snapped|shouted|lost it|so unfair|not fair|resent\w*)\b"),
+    ("angry", r"(?:\b(?:angry|furious|fuming|livid|annoyed|irritated|irritable|pissed off|fed up|sick of|"
+              r"snapped|shouted|lost it|so unfair|not fair|resent\w*)\b|"
+              r"\U0001F643|\U0001F644|\U0001F612)"),  # upside-down face, eye roll, unamused: said through gritted teeth
     ("grossed", r"\b(?:gross|disgusting|revolting|vile|gagg?ed|gagging|nearly (?:threw up|puked|was sick)|"
                 r"yuck|ew+|minging|rank|stank|stinks?)\b"),
     ("hurt", r"\b(?:hurt|let down|ignored|left on read|forgot my|didn'?t invite|wasn'?t invited|"
@@ -295,7 +296,7 @@ class ListenerResponder:
                     "companion": "Hello, it's lovely to hear from you. How are things with you today?"}[self.style]
         opening = re.sub(r"(?i)^\W*(?:(?:ok|okay|yeah|yes|right|alright|aw+|oh)\b\W*)+", "", text)
         closing = _BYE.search(text) or (_THANKS.search(text) and (words <= 8 or _THANKS.match(opening)))
-        if closing and not is_question and words <= 25:
+        if (closing and not is_question and words <= 25) or signs_off(text):
             return {"checkin": "You're welcome, and thank you for talking it through with me. "
                                "I'm here whenever you want to check in again.",
                     "companion": "You're very welcome. Take care of yourself, and come back any time."}[self.style]

@@ -27,6 +27,29 @@ _WH_CLAUSE = re.compile(r"(?i)^\W*(?:(?:anyway|so|and|ok|okay|but|right|well|oh)
 is...".  Without a question mark such a sentence is a statement."""
 
 
+_NOT_ADDRESSED = r"(?<!say )(?<!said )(?<!says )(?<!saying )(?<!a )(?<!no )(?<!even )(?<!want )(?<!get )(?<!got )"
+_SIGN_OFF = re.compile(
+    r"(?i)\b" + _NOT_ADDRESSED + r"(?:thank you|thanks|thank u|thx|ty) (?:so much |very much |again |a lot )?for "
+    r"(?:listening|your help|the help|the chat|chatting|talking|everything|the advice|the tips|the suggestions|"
+    r"your time|being there|hearing me out)\b|"
+    r"\b" + _NOT_ADDRESSED + r"(?:thanks|thank you|thank u|thx|ty|cheers|many thanks|much appreciated|regards|"
+    r"best wishes|take care|bye|goodbye|good night|goodnight|night night|talk (?:soon|later|tomorrow)|speak soon|"
+    r"ttyl|laters|gotta go|got to go|i'?m off now|logging off)(?:\W+\w+){0,2}\W*$")
+"""A thanks for the conversation anywhere in the last words, or a thanks or goodbye that ends the message
+(two words may follow: "Regards, Dave.", "thanks again"); not a thanks talked about ("she doesn't even say
+thank you")."""
+
+
+def signs_off(text: str, tail_words: int = 12) -> bool:
+    """Whether a message *ends* by thanking or saying goodbye ("…I'll ask her mum to wrap it. Many thanks for your
+    help. Regards, Dave.", "…four days off after tonight thanks for listening i'm going in now"), however long
+    the rest; not when it ends with a question."""
+    words = text.split()
+    if not words or text.rstrip().endswith("?"):
+        return False
+    return _SIGN_OFF.search(" ".join(words[-tail_words:])) is not None
+
+
 def question_parts(text: str, tag: re.Pattern[str], start: re.Pattern[str]) -> tuple[str, str, bool]:
     """``text`` without a trailing tag (``tag``: "you know", "lol"), its last sentence, and whether that
     sentence asks something: it ends with one "?" (not "??" or "?!", which mark surprise at one's own

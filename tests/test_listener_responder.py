@@ -371,3 +371,19 @@ def test_passed_and_got_in_are_read_in_their_sense(text: str, feeling: str) -> N
     assert listener_module.feeling_of(text, estimate("neutral"))[0] == feeling
     if feeling == "grief":
         assert "achievement" not in reply(text, "neutral") and "proud" not in reply(text, "neutral")
+
+
+def test_an_upside_down_face_or_an_eye_roll_is_annoyance() -> None:
+    assert listener_module.feeling_of("like i love that for him, truly, hope the shelf is beautiful \U0001F643",
+                                      estimate("happy"))[0] == "angry"
+    assert listener_module.feeling_of("cool cool cool \U0001F644", estimate("neutral"))[0] == "angry"
+
+
+@pytest.mark.parametrize("text", (
+    "Excellent. I will get the record and a voucher and ask her mum to wrap it. Many thanks for your help. Regards, Dave.",
+    "four days off after tonight so that's something to look forward to thanks for listening i'm going in now",
+))
+def test_a_long_message_that_ends_with_thanks_or_goodbye_gets_a_warm_close(text: str) -> None:
+    assert "welcome" in reply(text, "neutral").lower()
+    out = casual_module.CasualResponder().reply([Turn("user", text)], estimate("angry"))
+    assert not re.search(r"(?i)rough|shame|sorry", out)
