@@ -21,7 +21,11 @@ import re
 
 _CUES = (
     # death, dying, being alive, ending
-    r"suicid\w*|kill\w*|die|dies|died|dying|dead|death|deadly|alive|live|living|life|lives|exist\w*|"
+    r"suicid\w*|kill\w*|die|dies|died|dying|dead|death|deadly|alive|life|exist\w*|"
+    # living somewhere ("he lives forty minutes away", "I live in Leeds", "the living room") is not a cue
+    r"(?:live|lives|living)(?! (?:in|at|near|with|abroad|nearby|next|down|up|round|around|close|far|on|together|"
+    r"opposite|above|below|upstairs|downstairs|room|rooms|wage|costs?|arrangements?|situation|"
+    r"\w+ (?:minutes|miles|hours|mins|doors|streets|houses))\b)(?<!for a living)(?<!cost of living)|"
     r"end (?:it|it all|things|everything|my|this)|ending (?:it|things|my)|over with|not (?:be )?here|"
     r"(?:won't|will not|wont|not) be (?:around|here|alive|a problem|a burden)|gone|disappear\w*|"
     r"sleep forever|never wake|not wake|wake up|go to sleep and|no (?:point|reason|way out|future)|"
@@ -55,7 +59,12 @@ _CUES = (
     r"rope|noose|hang\w*|belt|gun\w*|shoot|knife|knives|car park|multi storey|garage|exhaust|fumes|"
     r"myself|themselves|himself|herself|yourself|"
     # farewells, affairs in order, plans
-    r"goodbye\w*|bye|farewell|last (?:message|time|night|day|post|text|words)|notes?|letter\w*|"
+    r"goodbye\w*|bye|farewell|last (?:message|day|post|text|words)|"
+    # "last night" and "last time" as a farewell ("my last night", "for the last time"), not as "yesterday evening"
+    r"(?:my|our|this is (?:my|the)|the|one) last night|last night (?:on earth|alive|here|of my life|ever)|"
+    r"(?:for the|one) last time|(?:the )?last time (?:you'?ll|you will|anyone|i'?ll|ill|i will|i'?m|im|i (?:see|talk|"
+    r"speak|write|text|say|message|post|hear))|obituar\w*|"
+    r"notes?|letter\w*|"
     r"(?:my|a|the|new|written|wrote|write) will|wills|testament|rehom\w*|give away|giving away|gave away|"
     r"belongings|passwords?|method|"
     # voices, someone else at risk, crisis words

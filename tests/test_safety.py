@@ -867,3 +867,18 @@ def test_warning_sign_patterns_flag_without_a_classifier(text: str) -> None:
 ))
 def test_everyday_look_alikes_of_the_warning_signs_do_not_match(text: str) -> None:
     assert not SafetyPolicy(classifier=None).check_user(text, "standard").flagged
+
+
+@pytest.mark.parametrize(("text", "cue"), [
+    ("my brother rang last night and only talked about his kitchen", False),
+    ("last time i went there the queue was awful", False),
+    ("he lives forty minutes away and never visits", False),
+    ("i live in leeds now, the living room is tiny", False),
+    ("this is my last night, i wanted someone to know", True),
+    ("this is the last time i text anyone", True),
+    ("wrote my own obituary. it was short", True),
+    ("she lives alone and she's been so low", True),
+    ("i won't be living here or anywhere soon", True),
+])
+def test_last_night_and_where_someone_lives_are_cues_only_in_their_risk_sense(text: str, cue: bool) -> None:
+    assert SafetyPolicy(classifier=None).has_cue(text) is cue
