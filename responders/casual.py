@@ -74,7 +74,7 @@ _IDEAS = re.compile(r"(?i)\b(?:any (?:ideas|tips|recommendations|suggestions)|wh
                     r"should i|what would you)\b")
 _STORY = re.compile(r"(?i)\b(?:have to tell (?:you|someone)|need to tell (?:you|someone)|got(?:ta)? tell you|"
                     r"you'?ll never guess|guess what|guess who|wait till you hear|get this|listen to this|"
-                    r"you won'?t believe)\b")
+                    r"(?:you|u) (?:won'?t|will not|wont) believe|(?:you|u)'?ll never guess)\b")
 _SUGGEST = re.compile(r"(?i)\b(?:we (?:should|need to|could|gotta|have to)|should we|shall we|let'?s|how about|"
                       r"what about (?:a|we|doing|going)|or something\W*$)")
 _TAG = re.compile(r"(?i)[,\s]*\b(?:you know|right|yeah|innit|lol|haha|ngl|tbh)\W*$")
@@ -82,6 +82,9 @@ _TAG = re.compile(r"(?i)[,\s]*\b(?:you know|right|yeah|innit|lol|haha|ngl|tbh)\W
 _GREAT = ("That's brilliant", "Amazing", "That's great news", "Love that")
 _WIN = re.compile(r"(?i)\b(?:won|we won|passed|nailed it|smashed it|got the (?:job|flat|house|place|part|offer)|got in|"
                   r"got accepted|engaged|promoted|promotion|got a (?:new )?job)\b")
+_MY_WIN = re.compile(r"(?i)\b(?:we|i|we'?ve|i'?ve)\s+(?:just\s+|actually\s+|finally\s+|only\s+)?"
+                     r"(?:won|passed|nailed it|smashed it|got the (?:job|flat|house|place|part|offer)|got accepted)\b")
+"""The user's own win: it outweighs a fused reading the words do not name."""
 _QUESTIONS = {
     "good": ("How does it feel?", "What happens next?", "Are you celebrating?"),
     "bad": ("That's so rubbish.", "Gutted for you.", "What a shame."),
@@ -180,8 +183,8 @@ class CasualResponder:
         feeling, cued = feeling_of(text, estimate)
         if not cued and feeling == "hurt" and estimate is not None and str(estimate.label) == "disgusted":
             feeling = "grossed"  # in casual chat disgust is mostly "ew" (fish in the microwave), not a moral hurt
-        if _WIN.search(text) and feeling not in NEGATIVE_FEELINGS:
-            feeling, cued = "proud", True
+        if _WIN.search(text) and (feeling not in NEGATIVE_FEELINGS or (not cued and _MY_WIN.search(text))):
+            feeling, cued = "proud", True  # "3-2 MATE WE WON" is a win whatever the fused reading says
         elif feeling == "neutral" and not cued and _EXCITED.search(text) and not DOWNSIDE.search(text) \
                 and not _COMPLAINT.search(text):
             feeling, cued = "glad", True  # "I literally screamed in the middle of Tesco!!": not flat news

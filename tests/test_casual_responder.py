@@ -157,3 +157,12 @@ def test_excitement_the_words_show_is_not_met_flatly() -> None:
 def test_crying_laughing_in_happy_news_is_laughed_along_with() -> None:
     out = reply("my friends are crying laughing at my texts", "happy")
     assert out.startswith(("Ha,", "Stop,", "Ha!")) and "your friends" not in out, out  # a laugh, not an echo
+
+
+def test_the_users_own_win_outweighs_a_fused_sad_reading_and_a_teaser_in_text_speak_is_a_teaser() -> None:
+    win = CasualResponder().reply([Turn("user", "3-2 MATE WE WON 3-2")], estimate("sad"))
+    assert not re.search(r"(?i)rough|gutted|oh no", win)
+    lost = CasualResponder().reply([Turn("user", "they won 3-0, we got battered")], estimate("sad"))
+    assert not re.search(r"(?i)amazing|brilliant|great news", lost)
+    teaser = CasualResponder().reply([Turn("user", "omg u will NOT believe what happened at the party")], estimate("neutral"))
+    assert "tell me" in teaser or "all ears" in teaser
