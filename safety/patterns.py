@@ -351,6 +351,10 @@ USER_RULES: tuple[SafetyRule, ...] = SELF_HARM + SELF_HARM_STRICT + CRISIS + ABU
 REPLY_RULES: tuple[SafetyRule, ...] = HARMFUL_ADVICE + DIAGNOSIS
 DEFAULT_RULES: tuple[SafetyRule, ...] = USER_RULES + REPLY_RULES
 
+_NO_AMOUNT_OR_INTENT = (r"(?![^.!?]*\b(?:all|whole|entire|bottle|box|pack|packet|enough|lethal|fatal|overdose|die|dead|"
+                        r"kill|never|end)\b)")
+"""The rest of the sentence names no amount and no intent: a medicine question stays a medicine question."""
+
 IDIOMS: tuple[str, ...] = (
     r"\bshot\s+myself\s+in\s+the\s+foot\b",
     r"\bcut\s+myself\s+(?:shaving|cooking|on\s+(?:a|the)\s+\w+|by\s+accident|accidentally)\b",
@@ -430,10 +434,10 @@ IDIOMS: tuple[str, ...] = (
     r"(?:(?:a|an|my|some|one|two|1|2|another|his|her|the)\s+)?(?:(?!all\b|whole\b|entire\b|every\b|\d{2,})[a-z']+\s+){0,2}?"
     r"(?:pills?|tablets?|meds|medication|medicine|paracetamol|ibuprofen|painkillers?|antibiotics|antihistamines?|"
     r"antidepressants?|inhaler|dose)\s+(?:with|and|after|before|while|on|alongside|together)\b"
-    r"(?![^.!?]*\b(?:all|whole|entire|bottle|box|pack|packet|enough|lethal|fatal|overdose|die|dead|kill|never|end)\b)",
+    + _NO_AMOUNT_OR_INTENT,
     r"\bis\s+it\s+(?:ok|okay|safe|fine|alright|bad)\s+to\s+(?:take|have|drink)\s+(?:(?!all\b|whole\b|\d{2,})[a-z']+\s+){0,3}?"
     r"(?:with|while|after|before|on|and)\b"
-    r"(?![^.!?]*\b(?:all|whole|entire|bottle|box|pack|packet|enough|lethal|fatal|overdose|die|dead|kill|never|end)\b)",
+    + _NO_AMOUNT_OR_INTENT,
     r"\b(?:missed|forgot|skipped)\s+(?:to\s+take\s+)?(?:a|my|one|this\s+morning'?s|last\s+night'?s|today'?s)\s+"
     r"(?:dose|pill|tablet|meds|medication)\b",
     # a farewell at work ("a goodbye message to my team", "a leaving video for my coworker")

@@ -49,6 +49,7 @@ from emotion_agent.fusion.experts.text import (
     TextHead,
     base_checksums,
     build_state_dict,
+    member_deltas,
 )
 from emotion_agent.fusion.experts.text_encoder import (
     Encoder,
@@ -57,6 +58,7 @@ from emotion_agent.fusion.experts.text_encoder import (
     mean_pool,
     run_top_layers,
 )
+from emotion_agent.fusion.experts.text_ensemble import top_layer_name
 from emotion_agent.training.calibration import fit_temperature
 from emotion_agent.training.metrics import (
     classification_report,
@@ -259,22 +261,19 @@ def top_logits(top: nn.ModuleList, head: TextHead, cache: Cache, raw: bool = Tru
 
 
 # -- objective for the prior (bias) and selection ---------------------------------------------------------
-def domain_scores(y: np.ndarray, pred: np.ndarray, domains: np.ndarray) -> dict[str, float]:
-    """(macro-F1 + weighted-F1) / 2 of each domain."""
+def domain_scores(y: np.ndarray, pred: np.ndarray, domains: np.ndarray, digits: int | None = 4) -> dict[str, float]:
+    """(macro-F1 + weighted-F1) / 2 of each domain, rounded to ``digits`` (None: exact)."""
     out: dict[str, float] = {}
     for d in sorted(set(domains.tolist())):
         m = domains == d
-        out[str(d)] = round(float((macro_f1(y[m], pred[m]) + weighted_f1(y[m], pred[m])) / 2), 4)
+        score = float((macro_f1(y[m], pred[m]) + weighted_f1(y[m], pred[m])) / 2)
+        out[str(d)] = score if digits is None else round(score, digits)
     return out
 
 
 def domain_score(y: np.ndarray, pred: np.ndarray, domains: np.ndarray) -> float:
     """Mean over domains of (macro-F1 + weighted-F1) / 2."""
-    scores = []
-    for d in sorted(set(domains.tolist())):
-        m = domains == d
-        scores.append((macro_f1(y[m], pred[m]) + weighted_f1(y[m], pred[m])) / 2)
-    return float(np.mean(scores))
+    return float(np.mean(list(domain_scores(y, pred, domains, digits=None).values())))
 
 
 def tune_prior(logits: np.ndarray, y: np.ndarray, domains: np.ndarray, rounds: int = 2) -> np.ndarray:
@@ -537,17 +536,16 @@ def layer_deltas(encoder: Encoder, top: nn.ModuleList, n_top: int) -> dict[str, 
 
 
 def init_from(path: Path, encoder: Encoder, n_top: int) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
-    """(top-layer deltas keyed like ``ModuleList`` params, head state) from a checkpoint on the same base."""
+    """(top-layer deltas keyed like ``ModuleList`` params, head state) from a checkpoint on the same base
+    (fp16 or int8 deltas; of an ensemble checkpoint, its first member)."""
     ckpt = load_checkpoint(path if path.is_file() else path / "model.pt")
     state = ckpt["state_dict"]
     first = encoder.num_layers - n_top
     top: dict[str, torch.Tensor] = {}
-    for k, v in state.items():
-        if k.startswith("delta.encoder.layer."):
-            rest = k[len("delta.encoder.layer."):]
-            idx, name = rest.split(".", 1)
-            if int(idx) >= first:
-                top[f"{int(idx) - first}.{name}"] = v
+    for name, delta in member_deltas(state).items():
+        local = top_layer_name(name, first)
+        if local is not None:
+            top[local] = delta
     head = {k[5:]: v.float() for k, v in state.items() if k.startswith("head.")}
     return top, head
 

@@ -15,7 +15,6 @@ options and ``--split-seed``; no dev set is used for any choice):
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import time
 from dataclasses import replace
@@ -35,16 +34,16 @@ from emotion_agent.fusion.experts.text import (
     member_head,
 )
 from emotion_agent.fusion.experts.text_encoder import load_encoder
-from emotion_agent.fusion.experts.text_ensemble import ensemble_state, member_prefix
+from emotion_agent.fusion.experts.text_ensemble import ensemble_state, member_prefix, top_with_deltas
 from emotion_agent.training.text_context_train import (
     build_train_parser,
     cached_states,
     calibrate,
     dev_sets,
     domain_group,
+    domain_score,
     domain_scores,
     figures,
-    init_from,
     p50_latency,
     source_paths,
     top_logits,
@@ -103,18 +102,13 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> int:
     g = np.array([f"{e.domain}|{e.group}" for e in held_ex])
     raws: list[np.ndarray] = []
     members: dict[str, Any] = {}
-    for path, config in zip(args.members, configs, strict=True):
-        top_state, head_state = init_from(path, encoder, n_top)
-        top = copy.deepcopy(encoder.top_layers(n_top))
-        with torch.no_grad():
-            params = dict(top.named_parameters())
-            for name, delta in top_state.items():
-                params[name].add_(delta.float())
-        head = member_head(config, {f"head.{k}": v for k, v in head_state.items()})
-        raw = top_logits(top, head, enc_held)
+    for path, config, ckpt in zip(args.members, configs, ckpts, strict=True):
+        member_state = ckpt["state_dict"]
+        top = top_with_deltas(encoder, n_top, member_deltas(member_state), path)
+        raw = top_logits(top, member_head(config, member_state), enc_held)
         raws.append(raw)
         members[str(path)] = {"held_score_per_domain": domain_scores(y, raw.argmax(1), d),
-                              "held_score": round(float(np.mean(list(domain_scores(y, raw.argmax(1), d).values()))), 4)}
+                              "held_score": round(domain_score(y, raw.argmax(1), d), 4)}
         print(path, members[str(path)], flush=True)
     mean_raw = np.mean(raws, axis=0)
     t, bias, final = calibrate(mean_raw, y, d, args.calibration, args.prior, g, args.ece_min_rows)

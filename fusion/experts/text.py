@@ -182,42 +182,30 @@ class TextExpert:
         return cls(enc, head, config, threads=threads, ensemble=ensemble)
 
     # -- inference -------------------------------------------------------------------------------
+    def _tokenized(self, texts: Sequence[str], contexts: Sequence[Sequence[str]] | None
+                   ) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
+        """(batch, the mask the sentence vector averages over, content word-piece counts) for ``texts``,
+        each read after its last ``config.context_turns`` turns when the model reads context."""
+        turns = self.config.context_turns
+        if turns <= 0 and self.config.pool == "all":
+            batch = self.encoder.tokenize(texts, self.config.max_length)
+            return batch, batch["attention_mask"], batch["attention_mask"].sum(dim=1) - 2  # minus [CLS], [SEP]
+        ctx = [tuple(c)[-turns:] if turns > 0 else () for c in (contexts or [()] * len(texts))]
+        batch, current = self.encoder.tokenize_in_context(texts, ctx, self.config.max_length)
+        return batch, current if self.config.pool == "current" else batch["attention_mask"], current.sum(dim=1)
+
     def _forward(self, texts: Sequence[str], contexts: Sequence[Sequence[str]] | None = None
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Logits (b, 7), pooled embeddings (b, hidden) and content word-piece counts (b,)."""
-        if self.ensemble is not None:
-            return self._forward_ensemble(self.ensemble, texts, contexts)
-        turns = self.config.context_turns
-        if turns <= 0 and self.config.pool == "all":
-            batch = self.encoder.tokenize(texts, self.config.max_length)
-            with torch.inference_mode():
-                pooled = self.encoder.pooled(batch)
+        """Logits (b, 7), pooled embeddings (b, hidden) and content word-piece counts (b,); an ensemble
+        runs the lower layers once and each member's top layers on their output."""
+        batch, pool, n_tokens = self._tokenized(texts, contexts)
+        with torch.inference_mode():
+            if self.ensemble is None:
+                pooled = self.encoder.pooled(batch, pool)
                 logits = self.head(pooled)
-            n_tokens = batch["attention_mask"].sum(dim=1) - 2  # minus [CLS] and [SEP]
-            return logits.numpy(), pooled.numpy(), n_tokens.numpy()
-        ctx = [tuple(c)[-turns:] if turns > 0 else () for c in (contexts or [()] * len(texts))]
-        batch, pool = self.encoder.tokenize_in_context(texts, ctx, self.config.max_length)
-        with torch.inference_mode():
-            pooled = self.encoder.pooled(batch, pool if self.config.pool == "current" else None)
-            logits = self.head(pooled)
-        return logits.numpy(), pooled.numpy(), pool.sum(dim=1).numpy()
-
-    def _forward_ensemble(self, ensemble: EnsembleTops, texts: Sequence[str],
-                          contexts: Sequence[Sequence[str]] | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``_forward`` for an ensemble: the lower layers once, each member's top layers on their output."""
-        turns = self.config.context_turns
-        if turns <= 0 and self.config.pool == "all":
-            batch = self.encoder.tokenize(texts, self.config.max_length)
-            pool = batch["attention_mask"]
-            n_tokens = pool.sum(dim=1) - 2  # minus [CLS] and [SEP]
-        else:
-            ctx = [tuple(c)[-turns:] if turns > 0 else () for c in (contexts or [()] * len(texts))]
-            batch, current = self.encoder.tokenize_in_context(texts, ctx, self.config.max_length)
-            pool = current if self.config.pool == "current" else batch["attention_mask"]
-            n_tokens = current.sum(dim=1)
-        with torch.inference_mode():
-            hidden = self.encoder.hidden_states(batch)
-            logits, pooled = ensemble.logits(self.head, hidden, batch["attention_mask"], pool)
+            else:
+                logits, pooled = self.ensemble.logits(self.head, self.encoder.hidden_states(batch),
+                                                      batch["attention_mask"], pool)
         return logits.numpy(), pooled.numpy(), n_tokens.numpy()
 
     @staticmethod

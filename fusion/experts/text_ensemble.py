@@ -81,8 +81,6 @@ def load_members(encoder: Encoder, n_top: int, members: int, state: Mapping[str,
     for key in ("temperature", "logit_bias"):
         if ENSEMBLE_PREFIX + key not in state:
             raise ModelNotFoundError(f"{source}: ensemble checkpoint lacks {ENSEMBLE_PREFIX + key}")
-    base = encoder.top_layers(n_top)
-    first = encoder.num_layers - n_top
     tops: list[TopLayers] = []
     heads: list[RawLogitHead] = []
     for index in range(1, members):
@@ -90,19 +88,7 @@ def load_members(encoder: Encoder, n_top: int, members: int, state: Mapping[str,
         deltas = deltas_of(state, prefix)
         if not deltas:
             raise ModelNotFoundError(f"{source}: member {index} of {members} has no fine-tuned deltas")
-        top = copy.deepcopy(base)
-        params = dict(top.named_parameters())
-        with torch.no_grad():
-            for name, delta in deltas.items():
-                parts = name.split(".")
-                if parts[:2] != ["encoder", "layer"] or int(parts[2]) < first:
-                    raise ModelNotFoundError(f"{source}: member {index} has a delta outside the top {n_top} "
-                                             f"layers ({name})")
-                local = f"{int(parts[2]) - first}.{'.'.join(parts[3:])}"
-                if local not in params or params[local].shape != delta.shape:
-                    raise ModelNotFoundError(f"{source}: member {index} delta {name} does not fit the encoder")
-                params[local].add_(delta)
-        tops.append(top.eval())
+        tops.append(top_with_deltas(encoder, n_top, deltas, f"{source}: member {index}"))
         heads.append(make_head(state, prefix))
     bias = state[ENSEMBLE_PREFIX + "logit_bias"].float()
     temperature = float(state[ENSEMBLE_PREFIX + "temperature"])
@@ -111,9 +97,36 @@ def load_members(encoder: Encoder, n_top: int, members: int, state: Mapping[str,
     return EnsembleTops(tops, heads, n_top, temperature, bias)
 
 
+def top_layer_name(name: str, first: int) -> str | None:
+    """``encoder.layer.<i>.<rest>`` (an encoder parameter name) as the ``TopLayers`` name ``<i - first>.<rest>``
+    of a stack that starts at layer ``first``; None for a parameter below it or outside the layers."""
+    parts = name.split(".")
+    if len(parts) < 4 or parts[:2] != ["encoder", "layer"] or not parts[2].isdigit() or int(parts[2]) < first:
+        return None
+    return f"{int(parts[2]) - first}.{'.'.join(parts[3:])}"
+
+
+def top_with_deltas(encoder: Encoder, n_top: int, deltas: Mapping[str, torch.Tensor], source: object) -> TopLayers:
+    """A copy of ``encoder``'s top ``n_top`` layers with ``deltas`` (float, keyed by encoder parameter name)
+    added; ``ModelNotFoundError`` for a delta outside those layers or of the wrong shape."""
+    top = copy.deepcopy(encoder.top_layers(n_top))
+    params = dict(top.named_parameters())
+    first = encoder.num_layers - n_top
+    with torch.no_grad():
+        for name, delta in deltas.items():
+            local = top_layer_name(name, first)
+            if local is None:
+                raise ModelNotFoundError(f"{source}: a delta outside the top {n_top} layers ({name})")
+            if local not in params or params[local].shape != delta.shape:
+                raise ModelNotFoundError(f"{source}: delta {name} does not fit the encoder")
+            params[local].add_(delta.float())
+    return top.eval()
+
+
 def ensemble_state(temperature: float, logit_bias: torch.Tensor) -> dict[str, torch.Tensor]:
     return {ENSEMBLE_PREFIX + "temperature": torch.tensor(float(temperature)),
             ENSEMBLE_PREFIX + "logit_bias": logit_bias.detach().float().clone()}
 
 
-__all__ = ["ENSEMBLE_PREFIX", "EnsembleTops", "RawLogitHead", "ensemble_state", "load_members", "member_prefix"]
+__all__ = ["ENSEMBLE_PREFIX", "EnsembleTops", "RawLogitHead", "ensemble_state", "load_members", "member_prefix",
+           "top_layer_name", "top_with_deltas"]
