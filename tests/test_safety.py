@@ -882,3 +882,19 @@ def test_everyday_look_alikes_of_the_warning_signs_do_not_match(text: str) -> No
 ])
 def test_last_night_and_where_someone_lives_are_cues_only_in_their_risk_sense(text: str, cue: bool) -> None:
     assert SafetyPolicy(classifier=None).has_cue(text) is cue
+
+
+@pytest.mark.parametrize(("text", "cue"), [
+    ("my son set this up on the tablet so i can talk to it", False),
+    ("the sweet peas are finally up. took them long enough", False),
+    ("going to try a short walk when i wake up instead of scrolling", False),
+    ("took it back to the shop and they swapped it", False),
+    ("took them. all of them. an hour ago", True),
+    ("i took it all, the whole tablet strip", True),
+    ("i hope i don't wake up tomorrow", True),
+    ("took a tablet and waited", True),
+])
+def test_tablets_took_and_waking_are_cues_only_in_their_risk_sense(text: str, cue: bool) -> None:
+    """Found in fresh everyday conversations (stop 21): a tablet computer, slow sweet peas and waking up
+    after a nap were read with the medicine and never-waking senses."""
+    assert SafetyPolicy(classifier=None).has_cue(text) is cue
