@@ -34,6 +34,7 @@ from typing import Any
 from emotion_agent.core.events import EmotionEstimate
 from emotion_agent.core.protocols import Turn
 from emotion_agent.responders import spelling
+from emotion_agent.responders.asked import OWN_HARM_REPLY, answer, owns_harm, read_question
 from emotion_agent.responders.listener import NEGATIVE_FEELINGS, POSITIVE_FEELINGS, feeling_of, pick
 from emotion_agent.responders.reflect import (
     ARRANGED,
@@ -46,7 +47,7 @@ from emotion_agent.responders.reflect import (
     tense_of,
     upside,
 )
-from emotion_agent.responders.structured import question_parts, signs_off, user_text, word_stream
+from emotion_agent.responders.structured import farewell, question_parts, signs_off, user_text, word_stream
 
 _GREETING = re.compile(r"(?i)^\W*(?:hi|hello|hey|hiya|heya|yo|sup|morning|evening|good (?:morning|evening))\b"
                        r"[\w\s,!.']{0,20}$")
@@ -72,7 +73,8 @@ _FREE_TIME = re.compile(r"(?i)\bwhat would you do (?:with|on|if)\b")
 _SEEN = re.compile(r"(?i)\b(?:did|have) you (?:see|seen|hear|heard|watch|watched|catch)\b")
 _IDEAS = re.compile(r"(?i)\b(?:any (?:ideas|tips|recommendations|suggestions)|what should i|which (?:one|should)|"
                     r"should i|what would you)\b")
-_STORY = re.compile(r"(?i)\b(?:have to tell (?:you|someone)|need to tell (?:you|someone)|got(?:ta)? tell you|"
+_STORY = re.compile(r"(?i)\b(?:(?:have|need|got|gotta) to (?:tell|talk to) (?:you|someone|somebody)|"
+                    r"(?:have|need|got|gotta) to talk about|got(?:ta)? tell you|"
                     r"you'?ll never guess|guess what|guess who|wait till you hear|get this|listen to this|"
                     r"(?:you|u) (?:won'?t|will not|wont) believe|(?:you|u)'?ll never guess)\b")
 _SUGGEST = re.compile(r"(?i)\b(?:we (?:should|need to|could|gotta|have to)|should we|shall we|let'?s|how about|"
@@ -80,7 +82,7 @@ _SUGGEST = re.compile(r"(?i)\b(?:we (?:should|need to|could|gotta|have to)|shoul
 _TAG = re.compile(r"(?i)[,\s]*\b(?:you know|right|yeah|innit|lol|haha|ngl|tbh)\W*$")
 
 _GREAT = ("That's brilliant", "Amazing", "That's great news", "Love that")
-_WIN = re.compile(r"(?i)\b(?:won|we won|passed|nailed it|smashed it|got the (?:job|flat|house|place|part|offer)|got in|"
+_WIN = re.compile(r"(?i)\b(?:won|we won|(?:late|last[- ]minute|\d+(?:st|nd|rd|th) minute) winner|passed|nailed it|smashed it|got the (?:job|flat|house|place|part|offer)|got in|"
                   r"got accepted|engaged|promoted|promotion|got a (?:new )?job)\b")
 _MY_WIN = re.compile(r"(?i)\b(?:we|i|we'?ve|i'?ve)\s+(?:just\s+|actually\s+|finally\s+|only\s+)?"
                      r"(?:won|passed|nailed it|smashed it|got the (?:job|flat|house|place|part|offer)|got accepted)\b")
@@ -191,20 +193,29 @@ class CasualResponder:
         untagged, _, question = question_parts(text, _TAG, _QUESTION_START)
         words = len(text.split())
 
+        if owns_harm(text):  # "I hit him": met calmly, not as an annoyance or with "a lot of people do"
+            return OWN_HARM_REPLY
         if _GREETING.search(text) and words <= 6:
             return "Hey! How's it going?"
         if (_CLOSE.search(text) and not question and words <= 15) or signs_off(text):
-            return pick(("Any time! Take care.", "Anytime, enjoy the rest of your day!", "Cheers, speak soon!"),
-                        text, said_before)
+            bye = pick(("Any time! Take care.", "Anytime, enjoy the rest of your day!", "Cheers, speak soon!"),
+                       text, said_before)
+            off = farewell(text)
+            thanked = re.search(r"(?i)\b(?:thanks|thank you|thank u|thx|cheers)\b", text)
+            return f"{off} {'Any time, speak soon!' if thanked else 'Speak soon!'}" if off else bye
         if _LUCK.search(text) and not question:
             return pick(("Good luck! Let me know how it goes.", "Good luck, you've got this!"), text, said_before)
-        if _STORY.search(text) and words <= 14 and feeling not in POSITIVE_FEELINGS:
+        if _STORY.search(text) and words <= 20 and feeling not in POSITIVE_FEELINGS:
             return pick(("Ooh, go on, tell me!", "Go on, I'm all ears!"), text, said_before)
         if _SUGGEST.search(text) and feeling not in NEGATIVE_FEELINGS:
             return pick(("Ooh yes, that sounds like a great idea! When are you thinking?",
                          "Yes, love that idea! What are you thinking?"), text, said_before)
         if question:
             return self._question(untagged, feeling, said_before)
+        asked = read_question(untagged)  # a question in the middle ("should I call security? I have a meeting at 9")
+        taken_up = answer(asked, "casual", text, said_before, pick) if asked is not None else None
+        if taken_up is not None:
+            return taken_up
         plan = next((c for c in reversed(clauses(text)) if _PLAN.search(c) and not _NOT_PLAN.search(c)), None)
         if plan is not None and feeling not in NEGATIVE_FEELINGS and not _IDIOM.search(plan):
             said = say_back(plan)
@@ -278,6 +289,10 @@ class CasualResponder:
                         text, said_before)
         if _SEEN.search(text):
             return pick(("Go on, fill me in: what happened?", "Tell me everything. What happened?"), text, said_before)
+        asked = read_question(text)
+        taken_up = answer(asked, "casual", text, said_before, pick) if asked is not None else None
+        if taken_up is not None:
+            return taken_up
         if _IDEAS.search(text):
             return pick(("Ooh, tough one. What are you leaning towards?",
                          "Honestly, whatever sounds most fun to you. What's tempting you?"), text, said_before)

@@ -33,9 +33,11 @@ from typing import Any, Literal
 from emotion_agent.core.events import EmotionEstimate
 from emotion_agent.core.protocols import Turn
 from emotion_agent.responders import spelling
+from emotion_agent.responders.asked import OWN_HARM_REPLY, answer, harmful, owns_harm, read_question
 from emotion_agent.responders.reflect import (
     ARRANGED,
     BRIGHT_SPOT,
+    DOWNSIDE,
     I_WILL,
     best_clause,
     clauses,
@@ -52,7 +54,7 @@ Style = Literal["checkin", "companion"]
 _CUES: tuple[tuple[str, re.Pattern[str]], ...] = tuple((name, re.compile(pattern, re.I)) for name, pattern in (
     ("lonely", r"\b(?:lonely|alone|on my own|by myself|no friends|don'?t know anyone|dont know anyone|"
                r"no one to talk|nobody to talk|left out|isolated|miss (?:home|them|my friends))\b"),
-    ("grief", r"\b(?:died|passed away|passed on|funeral|lost (?:my|our)|put (?:her|him|our \w+) down|miscarriage|"
+    ("grief", r"\b(?:died|passed away|put (?:her|him|them) to sleep|had (?:her|him|them) put to sleep|passed on|funeral|lost (?:my|our)|put (?:her|him|our \w+) down|miscarriage|"
               r"grief|grieving|since (?:mum|mom|dad) (?:died|passed)|"
               r"(?:mum|mom|mother|dad|father|nan|nana|gran|granny|grandma|grandmother|grandad|grandpa|grandfather|"
               r"husband|wife|partner|brother|sister|son|daughter|uncle|aunt|auntie|friend|dog|cat|he|she)"
@@ -75,7 +77,7 @@ _CUES: tuple[tuple[str, re.Pattern[str]], ...] = tuple((name, re.compile(pattern
             r"rough day|bad day|(?:feel\w*|felt|been|i'?m|im|am|was|so|really|pretty|quite|bit)(?:\s+\w+){0,2}\s+"
             r"(?:down|low|empty|flat|heavy|grey|gray|rubbish|crap))\b"),
     # ("down", "flat", "empty", "heavy" alone are places and things: "the flat", "an empty carton")
-    ("proud", r"\b(?:proud|managed to|finally (?:did|went|got|booked|finished|made)|did it|"
+    ("proud", r"\b(?:proud|managed to|(?:\w+ )?(?:days|weeks|months|years) (?:sober|clean|off the drink|smoke[- ]free)|finally (?:did|went|got|booked|finished|made)|did it|"
               r"(?<!it )(?<!that )(?<!this )(?<!which )passed(?! (?:away|on|out|me|us|him|her|them|through|by|over|round|"
               r"around|though)\b)|got the job|"
               r"got in(?! (?:from|at|late|early|home|the|my|around|about|after|before|last|this|bed)\b)|"
@@ -113,6 +115,13 @@ presses"): answered as news, not with "I don't want to guess"."""
 _LAUGHING = re.compile(r"(?i)\b(?:lol|lmao+|haha+\w*|rofl)\b|\U0001F602|\U0001F923")
 """Laughing at it: with a confident happy reading, a trouble word is part of the joke ("embarrassed her a
 bit lol")."""
+_TURN = re.compile(r"(?i)\s(?:but|except(?: that| now)?|only now|although)\s")
+"""Where a message turns ("got promoted!! which is great. except now I feel like a fraud"): the feeling
+after the last turn is the one that counts."""
+_THING_DIED = re.compile(r"(?i)\b(?:phone|battery|laptop|car|charger|tablet|computer|tv|telly|engine|kindle|"
+                         r"headphones|earbuds|ipad|iphone|watch|console|controller|printer|router|wifi|torch)"
+                         r"(?:'s)? (?:has |had |just |literally |completely |finally )*(?:died|dead|passed)\b")
+"""A thing that died ("my phone died so I couldn't text"): no loss, so no condolence."""
 _CUE_BY_NAME = dict(_CUES)
 _FROM_LABEL = {"sad": "low", "fearful": "worried", "angry": "angry", "disgusted": "hurt",
                "happy": "glad", "surprised": "surprised", "neutral": "neutral"}
@@ -246,8 +255,10 @@ def _cue_gives_way(name: str, found: re.Match[str], text: str, estimate: Emotion
 def feeling_of(text: str, estimate: EmotionEstimate | None) -> tuple[str, bool]:
     """The feeling a turn carries and whether the words themselves name it.  After "but", the later
     feeling is the one that counts ("nervous but mostly excited" is glad, "excited but terrified" worried)."""
-    _, but, after = text.rpartition(" but ")
-    if but and any(pattern.search(after) for _, pattern in _CUES):
+    text = _THING_DIED.sub(" ", text)  # "my phone died": no loss
+    turns = list(_TURN.finditer(text))
+    after = text[turns[-1].end():] if turns else ""
+    if after and any(pattern.search(after) for _, pattern in _CUES):
         text = after
     for name, pattern in _CUES:
         found = pattern.search(text)
@@ -285,12 +296,14 @@ class ListenerResponder:
         users = [t for t in history if t.role == "user"]
         said_before = [t.text for t in history if t.role == "assistant"]
         feeling, cued = feeling_of(text, estimate)
-        grieving = any(_GRIEF.search(t.text) for t in users[:-1])
+        grieving = any(_GRIEF.search(_THING_DIED.sub(" ", t.text)) for t in users[:-1])
         untagged, last, is_question = question_parts(text, _TAG, _QUESTION_START)
         if is_question and _RHETORICAL.search(last):
             is_question = False  # "can you believe it?", "wait seriously?": a reaction, not a question to answer
         words = len(text.split())
 
+        if owns_harm(text):  # "I hit him": met calmly, not as an annoyance or with "a lot of people do"
+            return OWN_HARM_REPLY
         if _GREETING.search(text) and words <= 6:
             return {"checkin": "Hi, it's good to hear from you. How are you doing today?",
                     "companion": "Hello, it's lovely to hear from you. How are things with you today?"}[self.style]
@@ -316,15 +329,25 @@ class ListenerResponder:
                          text, said_before)
         if is_question:
             return self._answer_question(untagged, feeling, said_before)
+        asked = read_question(untagged)  # a question in the middle ("is it weird to join? I used to play")
+        taken_up = answer(asked, "checkin" if self.style == "checkin" else "companion", text, said_before, pick,
+                          self._question(feeling, text, said_before)) if asked is not None else None
+        if taken_up is not None:
+            return taken_up
         plan = next((c for c in reversed(clauses(text)) if _PLAN.search(c) and not _CONDITIONAL.search(c)
                      and not _NOT_A_PLAN.search(c)), None)
         if plan is not None and words <= 40:
             return self._plan(text, say_back(plan), feeling, said_before)
         clause = best_clause(text)
         said = say_back(clause)
+        if feeling == "amused" and self.style == "checkin" and DOWNSIDE.search(text):
+            # "at this rate I'm gonna be the guy who fails orgo twice lmao": laughing at trouble, not a joke to
+            # laugh along with in a check-in
+            feeling = _FROM_LABEL.get(str(estimate.label), "low") if estimate is not None and not estimate.uncertain \
+                and str(estimate.label) not in ("happy", "neutral", "surprised") else "low"
         if feeling == "amused":
             return self._amused(text, said_before)
-        if feeling in POSITIVE_FEELINGS and cued:
+        if feeling in POSITIVE_FEELINGS and cued and not grieving:  # "the vet was lovely about it": not good news
             pattern = _CUE_BY_NAME[feeling]
             news = next((c for c in clauses(text) if pattern.search(c)), None)
             return self._good_news(text, say_back(news) if news else said, feeling, said_before)
@@ -409,7 +432,8 @@ class ListenerResponder:
         opener = pick(openers, text, said_before)
         question = pick(_QUESTIONS[feeling], text, said_before)
         if said and said.startswith("you") and 4 <= len(said.split()) <= 14:
-            return f"{said[0].upper() + said[1:]}; {opener[0].lower() + opener[1:-1]}. {question}"
+            second = opener[:-1] if opener.startswith(("I ", "I'm")) else opener[0].lower() + opener[1:-1]
+            return f"{said[0].upper() + said[1:]}; {second}. {question}"
         return f"{opener} {question}"
 
     def _plan(self, text: str, said: str | None, feeling: str, said_before: Sequence[str]) -> str:
@@ -427,7 +451,13 @@ class ListenerResponder:
 
     def _answer_question(self, text: str, feeling: str, said_before: Sequence[str]) -> str:
         said = say_back(best_clause(text))
-        if _NORMAL.search(text):
+        asked = read_question(text)
+        if asked is not None and not (_RECOMMEND.search(text) and self.style == "companion"):
+            taken_up = answer(asked, "checkin" if self.style == "checkin" else "companion", text, said_before, pick,
+                              self._question(feeling, text, said_before))
+            if taken_up is not None:
+                return taken_up
+        if _NORMAL.search(text) and not harmful(text):
             if said and len(said.split()) <= 14:
                 return f"{said[0].upper() + said[1:]}; a lot of people go through that, so you're far from alone in it."
             return pick(("A lot of people feel that way, so you're far from alone in it. "

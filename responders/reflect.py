@@ -61,7 +61,9 @@ _SWAP = {
     "we're": "you're", "we've": "you've", "we'll": "you'll", "we'd": "you'd",
     "idk": "you don't know", "dunno": "you don't know",
 }
-_VERBISH = {"do", "go", "try", "text", "call", "ring", "book", "be", "have", "think", "see", "just", "probably",
+_VERBISH = {"finally", "email", "message", "ring", "check", "sort", "write", "speak", "talk", "let", "stay", "keep",
+            "wait", "head", "pop", "grab", "pick", "fix", "mention", "do", "go", "try", "text", "call", "book", "be",
+            "have", "think", "see", "just", "probably",
             "ask", "tell", "look", "give", "get", "make", "start", "never", "rather", "like", "love", "say",
             "actually", "definitely", "maybe", "really", "still", "need", "want", "put", "take", "send"}
 _ITS_NEXT = {"only", "been", "just", "not", "so", "like", "really", "a", "all", "fine", "ok", "okay", "too",
@@ -113,6 +115,7 @@ def _clean(clause: str) -> str:
 def clauses(text: str) -> list[str]:
     """The message's clauses, fillers trimmed, in order."""
     out: list[str] = []
+    text = re.sub(r"\s*\((?=[A-Za-z])[^()]*\)", " ", text)  # "(very excited, we've been on camping chairs 😅)": an aside
     for sentence in _SPLIT_SENTENCES.split(text):
         if not sentence or sentence.strip().endswith("?") or _QUESTION_LIKE.search(sentence):
             continue
@@ -145,6 +148,8 @@ def _score(clause: str, index: int) -> float:
     score += 1.0 if n <= MAX_WORDS else -3.0 - 0.2 * (n - MAX_WORDS)
     if words[0] in _NO_SUBJECT:  # "kind of angry", "very loud": a fragment, not something the user did or felt
         score -= 4.0
+    if re.search(r"[\"“”]", clause):  # "she kept saying "trust me"": quoted words would be turned round
+        score -= 4.0  # ("trust you") or misattributed ("you ate two bites and said it's got a lovely flavour")
     return score
 
 
@@ -186,6 +191,15 @@ def upside(text: str, said: str | None) -> str | None:
     return other if other is not None and len(other.split()) >= 3 else said
 
 
+def _common(word: str) -> bool:
+    """A common English word (so a capital on it only marked the start of the user's sentence), not a
+    name the dictionary lacks ("Jess", "Danielle"); contractions of pronouns count ("She'd")."""
+    if re.fullmatch(r"(?:he|she|they|we|it|there|that|who)(?:'d|'ll|'s|'re|'ve)", word):
+        return True
+    from emotion_agent.responders.spelling import is_common
+    return is_common(word)
+
+
 def reflect(clause: str) -> str | None:
     """``clause`` said back in the second person; None when it addresses the listener."""
     if _SECOND_PERSON.search(clause):
@@ -202,7 +216,7 @@ def reflect(clause: str) -> str | None:
         following = tokens[k + 1].lower() if k + 1 < len(tokens) else ""
         if low in ("ill", "id") and following in _VERBISH:
             word = "you'll" if low == "ill" else "you'd"
-        elif low == "its" and following in _ITS_NEXT:
+        elif low == "its" and (following in _ITS_NEXT or following[:1].isdigit()):
             word = "it's"
         elif low in _SWAP:
             word = _SWAP[low]
@@ -226,15 +240,23 @@ def reflect(clause: str) -> str | None:
     elif out[0].lower() in _PAST_VERBS and object_next:
         out[0] = out[0].lower()
         out.insert(0, "it")
+    elif out[0].lower() in ("doesn't", "isn't") or (
+            out[0].lower() in ("sounds", "seems", "looks", "feels") and len(out) > 1 and out[1].lower() in ("like", "as")):
+        out[0] = out[0].lower()
+        out.insert(0, "it")  # "Sounds like a waste of good beer": the subject is "it", not a capital mid-reply
+    elif out[0].lower() == "were" and len(out) > 1 and out[1].lower().endswith("ing"):
+        out[0] = "you're"  # "were thinking portugal": "we're" typed without its apostrophe
     elif out[0].lower() in ("gonna", "going") and len(out) > 2 and (out[0].lower() == "gonna" or out[1].lower() == "to") \
             and "be" not in (out[1].lower(), out[2].lower()):  # "gonna be rough": the subject is "it"
         out[0:1 if out[0].lower() == "gonna" else 2] = ["you're", "going", "to"]  # "gonna have a nap": "I'm" dropped
     first = out[0].lower()
-    if first in _LOWER_START or (len(first) > 4 and first.endswith(("ing", "ed", "ly"))):
-        out[0] = first
+    if first in _LOWER_START or (len(first) > 4 and first.endswith(("ing", "ed", "ly"))) or \
+            (out[0] != "I" and out[0][:1].isupper() and out[0][1:].islower() and _common(first)):
+        out[0] = first  # "Same three songs on repeat" said back mid-sentence: "Ugh, same three songs…"
     text = ""
     for word in out:
-        if text and (word[0].isalnum() or word[0] in "£$#(&") and text[-1] not in "£$#(-/'":
+        numeral = len(text) > 1 and text[-1] in ".,:" and text[-2].isdigit() and word[0].isdigit()  # "8.40", "9:30"
+        if text and (word[0].isalnum() or word[0] in "£$#(&") and text[-1] not in "£$#(-/'" and not numeral:
             text += " "
         text += word
     text = re.sub(r"\s+([,.!?:;%])", r"\1", text)

@@ -57,7 +57,7 @@ def _checker() -> _Checker:
 
 _BRITISH = ((r"is(e|es|ed|ing|ation|ations)$", r"iz\1"), (r"ys(e|es|ed|ing)$", r"yz\1"), (r"our(s|ed|ing|ite|ites|able)?$", r"or\1"),
             (r"tre(s)?$", r"ter\1"), (r"ogue(s)?$", r"og\1"), (r"ll(ed|ing|er|ers)$", r"l\1"), (r"ence$", r"ense"),
-            (r"ae", "e"), (r"oe", "e"), (r"mme$", "m"))
+            (r"ae", "e"), (r"oe", "e"), (r"mme(s)?$", r"m\1"))
 
 
 def _american(word: str) -> list[str]:
@@ -105,3 +105,11 @@ def correct(word: str) -> str | None:
     if len(options) > 1 and checker.word_usage_frequency(options[0]) < 5 * checker.word_usage_frequency(options[1]):
         return None
     return options[0]
+
+
+@lru_cache(maxsize=8192)
+def is_common(word: str) -> bool:
+    """Whether ``word`` (lower case) is an everyday dictionary word: known, and used at least about ten times
+    per million words."""
+    checker = _checker()
+    return bool(_WORD.match(word)) and bool(checker.known([word])) and checker.word_usage_frequency(word) >= 1e-5

@@ -29,9 +29,14 @@ is...".  Without a question mark such a sentence is a statement."""
 
 _NOT_ADDRESSED = r"(?<!say )(?<!said )(?<!says )(?<!saying )(?<!a )(?<!no )(?<!even )(?<!want )(?<!get )(?<!got )"
 _SIGN_OFF = re.compile(
-    r"(?i)\b" + _NOT_ADDRESSED + r"(?:thank you|thanks|thank u|thx|ty) (?:so much |very much |again |a lot )?for "
+    r"(?i)\b" + _NOT_ADDRESSED + r"(?:thank you|thanks|thank u|thx|ty|cheers) (?:so much |very much |again |a lot )?for "
     r"(?:listening|your help|the help|the chat|chatting|talking|everything|the advice|the tips|the suggestions|"
-    r"your time|being there|hearing me out)\b|"
+    r"your time|being there|hearing me out|the pep talk|the company|keeping me company|the laugh|the distraction|"
+    r"putting up with (?:me|my \w+)|letting me (?:rant|vent|moan)|the push|the chat\w*)\b|"
+    r"\b" + _NOT_ADDRESSED + r"(?:thank you|thanks|thank u) (?:so|very) much\b|"
+    r"\b(?:you'?ve|you have) (?:honestly |really |literally |actually |just )?saved (?:my|her|his|our|the) \w+|"
+    r"\b(?:this|it)(?: has|'s| was) been (?:a |such a |a really )?(?:lovely|nice|good|great|fun|helpful) "
+    r"(?:chat|talk|natter)\b|\b(?:nice|lovely|good) (?:chatting|talking) (?:to|with) (?:you|u)\b|"
     r"\b" + _NOT_ADDRESSED + r"(?:thanks|thank you|thank u|thx|ty|cheers|many thanks|much appreciated|regards|"
     r"best wishes|take care|bye|goodbye|good night|goodnight|night night|talk (?:soon|later|tomorrow)|speak soon|"
     r"ttyl|laters|gotta go|got to go|i'?m off now|logging off)(?:\W+\w+){0,2}\W*$")
@@ -48,6 +53,26 @@ def signs_off(text: str, tail_words: int = 12) -> bool:
     if not words or text.rstrip().endswith("?"):
         return False
     return _SIGN_OFF.search(" ".join(words[-tail_words:])) is not None
+
+
+_OFF_TO = re.compile(r"(?i)\b(?:i'?m|im|i am) (?:off|heading|going) (?:to|for) (?P<what>(?:the |a |an )[a-z]+)"
+                     r"(?=\W|$)")
+_BED = re.compile(r"(?i)\b(?:bed|sleep|night night|good ?night|nap|kip)\b")
+_NOT_PLACE = re.compile(r"(?i)\b(?:be|get|go|try|do|make|see|have|hide|sort|look|start|finish|sleep|bed|work|cry)\b")
+
+
+def farewell(text: str) -> str | None:
+    """What a goodbye says the user is off to, as a friend's send-off: "Sleep well." for bed, "Enjoy the
+    pub!" for "I'm off to the pub to celebrate"; None when it says nothing about it."""
+    if _BED.search(text):
+        return "Sleep well."
+    found = _OFF_TO.search(text)
+    if found is None:
+        return None
+    what = found.group("what").lower()
+    if _NOT_PLACE.search(what):  # "off to hide under a beanie", "off to bed": not a place to enjoy
+        return None
+    return f"Enjoy {what}!"
 
 
 def question_parts(text: str, tag: re.Pattern[str], start: re.Pattern[str]) -> tuple[str, str, bool]:

@@ -10,6 +10,7 @@ import pytest
 
 from emotion_agent.core.events import EmotionEstimate
 from emotion_agent.core.protocols import Turn
+from emotion_agent.responders import asked as asked_module
 from emotion_agent.responders import casual as casual_module
 from emotion_agent.responders import listener as listener_module
 from emotion_agent.responders.casual import CasualResponder
@@ -59,7 +60,8 @@ MESSAGES = [
 @pytest.mark.parametrize("label", ["happy", "neutral", "angry", "sad", "surprised"])
 def test_replies_are_short_ask_at_most_one_question_invent_nothing_and_pass_the_guard(label: str) -> None:
     fixed = set(re.findall(r"[a-z']+", (inspect.getsource(casual_module) +
-                                        inspect.getsource(listener_module)).lower()))
+                                        inspect.getsource(listener_module) +
+                                        inspect.getsource(asked_module)).lower()))
     reflected = {"you", "your", "you're", "you've", "you'll", "yourself", "were", "don't", "it's", "haven't"}
     for text in MESSAGES:
         out = reply(text, label)

@@ -11,6 +11,7 @@ import pytest
 
 from emotion_agent.core.events import EmotionEstimate
 from emotion_agent.core.protocols import Turn
+from emotion_agent.responders import asked as asked_module
 from emotion_agent.responders import casual as casual_module
 from emotion_agent.responders import listener as listener_module
 from emotion_agent.responders import reflect as reflect_module
@@ -92,7 +93,7 @@ def test_worries_and_conditionals_are_not_plans() -> None:
 
 def test_questions_get_no_advice_or_made_up_answers() -> None:
     out = reply("i'm so tired i forget words mid-sentence. is that normal", "sad")
-    assert "far from alone" in out and "you're so tired you forget words mid-sentence" in out.lower()
+    assert "really normal" in out and "you're so tired you forget words mid-sentence" in out.lower()
     out = reply("what should I do about my flatmate?", "angry")
     assert "no one right answer" in out or "isn't one right answer" in out or "unsure" in out
     assert reply("what are you up to this weekend?", "neutral", "companion").startswith("Nothing to report from me")
@@ -150,7 +151,8 @@ MESSAGES = [
 @pytest.mark.parametrize("label", ["sad", "happy", "neutral", "fearful", "angry"])
 def test_replies_are_short_ask_at_most_one_question_and_invent_nothing(style: listener_module.Style,
                                                                         label: str) -> None:
-    fixed = set(re.findall(r"[a-z']+", inspect.getsource(listener_module).lower()))
+    fixed = set(re.findall(r"[a-z']+", (inspect.getsource(listener_module) +
+                                        inspect.getsource(asked_module)).lower()))
     for text in MESSAGES:
         out = ListenerResponder(style).reply([Turn("user", text)], estimate(label))
         assert out.count("?") <= 1, out
@@ -387,3 +389,25 @@ def test_a_long_message_that_ends_with_thanks_or_goodbye_gets_a_warm_close(text:
     assert "welcome" in reply(text, "neutral").lower()
     out = casual_module.CasualResponder().reply([Turn("user", text)], estimate("angry"))
     assert not re.search(r"(?i)rough|shame|sorry", out)
+
+
+def test_fresh_conversation_slips_stop_21() -> None:
+    """Found in conversations written by strangers (stop 21): a dead phone got a condolence, "the vet was
+    lovely about it" after a pet was put to sleep got "I'm really glad", three months sober was "a surprise",
+    sentence capitals and asides were said back mid-reply."""
+    companion = ListenerResponder("companion")
+    out = companion.reply([Turn("user", "my phone died so i couldnt text. which i said. several times")], estimate("angry"))
+    assert "sorry" not in out.lower()
+    history = [Turn("user", "It's been a month since my cat Pepper died and the flat's very quiet."),
+               Turn("assistant", "I'm so sorry. How are you holding up?"),
+               Turn("user", "She was 18. The vet was lovely about it, we had her put to sleep at home on her blanket.")]
+    assert "glad" not in companion.reply(history, estimate("sad")).lower()
+    proud = ListenerResponder("checkin").reply([Turn("user", "Three months sober today. Not sure who else to tell")],
+                                               estimate("surprised"))
+    assert "proud" in proud.lower() or "achievement" in proud.lower() or "big step" in proud.lower()
+    assert reflect("Same three songs on repeat, I now know all the lyrics") == \
+        "same three songs on repeat, you now know all the lyrics"
+    assert reflect("Sounds like a waste of good beer to me") == "it sounds like a waste of good beer to you"
+    assert reflect("Jess was fuming") == "Jess was fuming"
+    assert clauses("our new sofa came (very excited, we've been on camping chairs) but it's torn")[0] == "our new sofa came"
+    assert reflect("home at 8.40, cant sleep") == "home at 8.40, can't sleep"  # not "8. 40", which the guard flagged

@@ -1,0 +1,91 @@
+"""Questions to the bot taken up in their own words (``responders.asked``), and the structured responders
+using them."""
+
+from __future__ import annotations
+
+import pytest
+
+from emotion_agent.core.protocols import Turn
+from emotion_agent.responders.asked import answer, find_question, harmful, read_question
+from emotion_agent.responders.casual import CasualResponder
+from emotion_agent.responders.listener import ListenerResponder, pick
+from emotion_agent.responders.structured import farewell
+
+
+def _answer(text: str, style: str = "casual") -> str | None:
+    asked = read_question(text)
+    assert asked is not None, text
+    return answer(asked, style, text, [], pick)  # type: ignore[arg-type]
+
+
+def test_the_asking_sentence_is_found_anywhere_and_surprise_or_news_is_not_a_question() -> None:
+    text = "Should I call the estate security or is that too much? I have a meeting at 9"
+    assert find_question(text) == ("Should I call the estate security or is that too much?", True)
+    assert find_question("the recoupling!!! she picked HIM?? I literally yelled at my tv") is None
+    assert read_question("DID YOU SEE THAT. 94th minute winner") is None
+    assert read_question("which is fine? but in my head it was a disaster") is None
+    assert read_question("what are you up to this weekend?") is None  # about the bot: the caller answers
+    assert read_question("any ideas for this weekend?") is None  # ideas: the caller asks what they lean to
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Is it weird to join a running club when I don't run?", "It's not weird at all to join a running club when you don't run."),
+    ("Do you think it's silly to still go on the walk on my own?", "It's not silly at all to still go on the walk on your own."),
+    ("is it normal to feel kind of flat on the days off?", "It's really normal to feel kind of flat on the days off."),
+    ("Is that a ridiculous idea at 67?", "It's not a ridiculous idea at all."),
+])
+def test_a_worry_about_being_weird_or_normal_is_reassured_in_the_users_words(text: str, expected: str) -> None:
+    out = _answer(text, "companion")
+    assert out is not None and out.startswith(expected), out
+
+
+def test_nothing_harmful_is_reassured() -> None:
+    assert harmful("is it bad that I hit him?") and read_question("is it bad that I hit him?") is None
+    assert read_question("i hit my son this morning. is that normal?") is None
+    listener = ListenerResponder("checkin").reply([Turn("user", "i shouted at my kids and hit one. is that normal")], None)
+    assert "far from alone" not in listener and "normal" not in listener.lower()
+
+
+def test_a_choice_is_said_back_and_handed_to_the_users_gut() -> None:
+    out = _answer("ok fr tho should i keep grinding tonight or call it, i have a 9am lecture")
+    assert out is not None and out.lower().startswith(("ooh, keep grinding tonight or call it", "ha, keep grinding"))
+    out = _answer("Should I reply or just ghost? Be honest")
+    assert out is not None and "reply or ghost" in out.lower() and out.count("?") <= 2
+
+
+def test_an_opinion_question_is_said_back_without_a_second_question_or_a_made_up_answer() -> None:
+    out = _answer("who do you reckon wins the league then, honestly")
+    assert out is not None and out.startswith("Who wins the league?") and out.count("?") == 1
+    out = _answer("ok but real question, do you think it's scripted?")
+    assert out is not None and out.startswith("Is it scripted?")
+
+
+def test_a_request_for_facts_is_taken_up_honestly_without_a_guess() -> None:
+    out = _answer("Can you explain what \"browning\" the mince means exactly?", "companion")
+    assert out is not None and "about what browning the mince means" in out and "guess" in out
+    out = _answer("How long does hair actually take to grow back? Like realistically.")
+    assert out is not None and out.startswith("How long does hair take to grow back?") and out.count("?") == 1
+
+
+def test_the_responders_take_up_a_question_in_the_middle_of_a_message() -> None:
+    text = "Should I call the estate security or is that too much? I have a meeting at 9 and I don't want to be that neighbour"
+    assert "call the estate security" in CasualResponder().reply([Turn("user", text)], None)
+    text = "Is it weird to join something like a running club when I don't run? I used to play badminton in college."
+    out = ListenerResponder("companion").reply([Turn("user", text)], None)
+    assert out.startswith("It's not weird at all to join something like a running club")
+
+
+def test_goodbyes_name_what_the_user_is_off_to() -> None:
+    assert farewell("right I'm off to the pub to celebrate, cheers for putting up with my screaming") == "Enjoy the pub!"
+    assert farewell("ok thanks im off to bed") == "Sleep well."
+    assert farewell("thanks for the pep talk, I'm off to hide under a beanie") is None
+    assert CasualResponder().reply([Turn("user", "I'm off to the pub to celebrate properly, cheers for putting up "
+                                              "with my screaming")], None).startswith("Enjoy the pub!")
+
+
+@pytest.mark.parametrize("text", ("i shouted at my kids and hit one. is that normal",
+                                  "I lost it and slapped him, I feel sick about it"))
+def test_a_user_who_hurt_someone_is_met_calmly_in_every_style(text: str) -> None:
+    for responder in (ListenerResponder("checkin"), ListenerResponder("companion"), CasualResponder()):
+        out = responder.reply([Turn("user", text)], None)
+        assert out.startswith("It sounds like things got really heated"), out
