@@ -12,7 +12,8 @@ returns a ``RiskUpdate``.  Rules:
   ``ACCUMULATE_FRACTION`` of the threshold flag the second one (``high``).
 * Two or more ``concern`` turns within the last four keep the level at least ``concern``.
 * The level only goes down when a later, unflagged turn clearly says so ("I'm safe now", "I won't act
-  on it", "I called the helpline") and then by one step; every change is reported with its reason.
+  on it", "I called the helpline", or that the flagged turn was misread: "lol not like that, I meant
+  I'm knackered") and then by one step; every change is reported with its reason.
 """
 
 from __future__ import annotations
@@ -45,6 +46,19 @@ _SAFE_NOW = re.compile(
     r"\b(?:i )?(?:called|texted|rang|talked to|spoke to|spoke with) (?:the )?(?:helpline|crisis line|988|"
     r"samaritans|lifeline|my (?:therapist|doctor|gp|counsellor|counselor|mum|mom|dad|partner|friend))\b|"
     r"\b(?:the|those) thoughts? (?:have|has) (?:passed|gone|eased)\b")
+
+
+_MISREAD = re.compile(
+    r"\b(?:not|never) (?:like that|in that way|that way|literally|for real|what i meant)\b|"
+    r"\b(?:i )?(?:didn'?t|did not|don'?t|do not) mean (?:it )?(?:like that|that way|literally|that)\b|"
+    r"\bfigure of speech\b|\b(?:just|only) (?:an? )?(?:expression|saying|joke|joking|kidding)\b|"
+    r"\bi (?:was|am|'?m) (?:just |only )?(?:joking|kidding)\b|"
+    r"\bi meant (?:i'?m |i was |that i'?m )?(?:tired|exhausted|knackered|shattered|busy|bored|laughing|stressed|"
+    r"hungover|full|hungry|embarrassed|mortified)\b|"
+    r"\b(?:i'?m|i am) not (?:suicidal|in danger|at risk|thinking of (?:killing|hurting) myself)\b")
+"""The user says a flagged turn was misread ("lol not like that, I meant I'm knackered", "it's just an
+expression", "I'm not suicidal"): after a false alarm, what a person says next.  It lowers the level by one
+step, like ``_SAFE_NOW`` (high → concern: gentle check-ins stay; imminent → high), and the host sees why."""
 
 
 @dataclass(frozen=True)
@@ -97,6 +111,9 @@ class ConversationRisk:
         if _SAFE_NOW.search(normalised_text) and rank(self.level) > 0:
             self.level = SEVERITIES[rank(self.level) - 1]
             return RiskUpdate(self.level, previous, "the user said they are safer")
+        if _MISREAD.search(normalised_text) and rank(self.level) > 0:
+            self.level = SEVERITIES[rank(self.level) - 1]
+            return RiskUpdate(self.level, previous, "the user said the flagged turn was misread")
         if sum(self._recent_concern) >= 2 and rank(self.level) < rank("concern"):
             self.level = "concern"
             return RiskUpdate(self.level, previous, "low mood in several recent turns")

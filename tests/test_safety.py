@@ -898,3 +898,18 @@ def test_tablets_took_and_waking_are_cues_only_in_their_risk_sense(text: str, cu
     """Found in fresh everyday conversations (stop 21): a tablet computer, slow sweet peas and waking up
     after a nap were read with the medicine and never-waking senses."""
     assert SafetyPolicy(classifier=None).has_cue(text) is cue
+
+
+@pytest.mark.parametrize("text", ("lol not like that, I meant I'm knackered", "it's just an expression haha",
+                                  "no no i'm not suicidal, i was joking about the tickets"))
+def test_a_turn_saying_the_flag_was_a_misreading_steps_the_level_down_once_and_says_why(text: str) -> None:
+    risk = ConversationRisk(threshold=0.5)
+    risk.update(True, "high", 0.9, "i'm gonna be dead tomorrow")
+    down = risk.update(False, "none", 0.05, normalise(text))
+    assert down.changed and down.level == "concern" and "misread" in down.reason
+    assert risk.update(False, "none", 0.05, normalise(text)).level == "none"
+    again = ConversationRisk(threshold=0.5)
+    again.update(True, "imminent", 0.99, "took all the pills")
+    assert again.update(False, "none", 0.05, normalise(text)).level == "high"  # one step, never all the way
+    flagged = again.update(True, "high", 0.9, normalise("not like that. i took all of them an hour ago"))
+    assert flagged.level == "high" and not flagged.changed  # a turn flagged itself never lowers it
