@@ -61,6 +61,9 @@ expression", "I'm not suicidal"): after a false alarm, what a person says next. 
 step, like ``_SAFE_NOW`` (high → concern: gentle check-ins stay; imminent → high), and the host sees why."""
 
 
+MISREAD_REASON = "the user said the flagged turn was misread"
+
+
 @dataclass(frozen=True)
 class RiskUpdate:
     level: Severity
@@ -113,7 +116,7 @@ class ConversationRisk:
             return RiskUpdate(self.level, previous, "the user said they are safer")
         if _MISREAD.search(normalised_text) and rank(self.level) > 0:
             self.level = SEVERITIES[rank(self.level) - 1]
-            return RiskUpdate(self.level, previous, "the user said the flagged turn was misread")
+            return RiskUpdate(self.level, previous, MISREAD_REASON)
         if sum(self._recent_concern) >= 2 and rank(self.level) < rank("concern"):
             self.level = "concern"
             return RiskUpdate(self.level, previous, "low mood in several recent turns")

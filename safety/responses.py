@@ -62,6 +62,8 @@ MESSAGES: dict[str, str] = {
 }
 
 CONCERN_QUESTION = "How are you holding up right now, honestly?"
+MISREAD = "Sorry, I misread that."
+"""Said first in the reply to a turn that says the flagged one was misread (``safety.conversation``)."""
 REMINDER = ("If it starts to feel unsafe again, please reach out to a crisis line or emergency services "
             "straight away.")
 """Added while the conversation's risk level stays high or imminent after an escalation: to the next

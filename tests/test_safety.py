@@ -462,6 +462,35 @@ async def test_concern_adds_a_gentle_check_in_and_a_later_turn_can_lower_the_lev
     assert CONCERN_QUESTION not in replies[0]
 
 
+async def test_after_a_false_alarm_a_turn_saying_it_was_misread_gets_an_apology_and_no_reminder() -> None:
+    from emotion_agent.agent.components import Components
+    from emotion_agent.agent.facade import EmotionAwareAgent
+    from emotion_agent.responders.template import TemplateResponder
+    from emotion_agent.safety.responses import CONCERN_QUESTION, MISREAD, REMINDER
+    from tests.agent_fakes import FakeExpert, MeanFuser
+
+    components = Components(settings=Settings(), experts={"text": FakeExpert("text")}, fuser=MeanFuser(),
+                            responder=TemplateResponder(), safety=SafetyPolicy())
+    async with EmotionAwareAgent(components=components) as agent:
+        session = agent.new_session()
+        events: list[dict[str, Any]] = []
+
+        async def collect() -> None:
+            async for event in session.events():
+                events.append(event)
+
+        task = asyncio.create_task(collect())
+        await session.send_text("i want to die")
+        await session.send_text("lol not like that, i meant i'm knackered after the shift")
+        await session.flush()
+        await session.close()
+        await task
+    replies = [e["text"] for e in events if e["type"] == "reply"]
+    levels = [(e["previous"], e["level"], e["reason"]) for e in events if e["type"] == "risk_level"]
+    assert levels[-1][:2] == ("high", "concern") and "misread" in levels[-1][2]
+    assert replies[1].startswith(MISREAD) and REMINDER not in replies[1] and CONCERN_QUESTION not in replies[1]
+
+
 # The trained classifier (real model) -----------------------------------------------------------
 
 KIND_CASES = [

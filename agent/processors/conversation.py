@@ -30,6 +30,9 @@ class Conversation:
     risk_signal: bool = False
     """This turn carries a risk signal below the escalation threshold (concern, or a classifier score
     at least ``ACCUMULATE_FRACTION`` of the threshold)."""
+    misread: bool = False
+    """This turn says the flagged one was misread ("not like that, I meant I'm knackered"), and the level
+    went down for it: the reply owns the misreading, without the reminder or the check-in question."""
     check_in_turn: int = -100
     """The last turn whose reply asked the check-in question."""
     escalation_turn: int = -100

@@ -36,7 +36,7 @@ from emotion_agent.core.frames import (
 from emotion_agent.core.protocols import ModelSource, ProfileResponders, Responder, Turn
 from emotion_agent.responders.guard import GuardFlag, ReplyGuard, StreamRelease
 from emotion_agent.responders.template import TemplateResponder
-from emotion_agent.safety.responses import CONCERN_QUESTION, REMINDER
+from emotion_agent.safety.responses import CONCERN_QUESTION, MISREAD, REMINDER
 
 FIRST_TEXT_TIMEOUT_S = 6.0
 TOTAL_TIMEOUT_S = 20.0
@@ -117,11 +117,15 @@ class Respond(FrameProcessor):
         # held until complete and its own questions are taken out before it is sent (not repeated if
         # one of the last two replies asked it).
         ask = conv.check_in and turn - conv.check_in_turn > 2
-        remind = conv.risk.level in ("high", "imminent") and (
+        remind = conv.risk.level in ("high", "imminent") and not conv.misread and (
             conv.risk_signal or turn - conv.escalation_turn == 1 or turn - conv.resources_turn >= REMIND_EVERY)
         edit = without_questions if ask else shortened if remind else None
+        if conv.misread:  # "not like that, I meant I'm knackered": own the misreading first, then reply
+            await self.push(ReplyDeltaFrame(MISREAD + " ", turn))
         text, reason = await self._run(responder, history, estimate, context, turn, hold_all=ask or remind,
                                        edit=edit)
+        if conv.misread:
+            text = f"{MISREAD} {text}"
         interrupted, self._interrupted = self._interrupted, False
         if interrupted:
             await self.push(ReplyFrame(text.strip(), responder.name, turn, None, interrupted=True))

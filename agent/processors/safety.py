@@ -20,7 +20,7 @@ from emotion_agent.agent.pipeline import FrameProcessor, error_text
 from emotion_agent.agent.processors.conversation import Conversation
 from emotion_agent.core.frames import EscalationFrame, Frame, ReplyFrame, RiskLevelFrame, UserWords
 from emotion_agent.core.protocols import ModelSource, RiskVerdict, Turn
-from emotion_agent.safety.conversation import ACCUMULATE_FRACTION
+from emotion_agent.safety.conversation import ACCUMULATE_FRACTION, MISREAD_REASON
 from emotion_agent.safety.normalise import normalise
 
 log = logging.getLogger(__name__)
@@ -46,14 +46,16 @@ class Safety(FrameProcessor):
             await self.push(frame)
             return
         conv = self.conversation
-        conv.check_in = conv.risk_signal = False
+        conv.check_in = conv.risk_signal = conv.misread = False
         # In the executor: the first call loads the classifier, and each check runs the encoder.
         verdict, norm = await self.executor.run(self._check, frame.text, conv.profile.safety_level)
         update = conv.risk.update(verdict.flagged, verdict.severity, verdict.score, norm, verdict.threshold)
         if update.changed:
             await self.push(RiskLevelFrame(update.level, update.previous, update.reason, frame.turn))
         if not verdict.flagged and not update.escalated_by_context:
-            conv.check_in = verdict.severity == "concern" or (update.changed and update.level == "concern")
+            conv.misread = update.changed and update.reason == MISREAD_REASON
+            conv.check_in = not conv.misread and (
+                verdict.severity == "concern" or (update.changed and update.level == "concern"))
             conv.risk_signal = conv.check_in or (
                 verdict.score is not None and verdict.threshold is not None
                 and verdict.score >= ACCUMULATE_FRACTION * verdict.threshold)
