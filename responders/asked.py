@@ -52,10 +52,11 @@ class Asked:
 _SENTENCES = re.compile(r"(?<=[.!?])\s+|\n+")
 _OPENS = re.compile(r"(?i)^\W*(?:(?:ok|okay|so|and|but|anyway|right|well|oh|ok but|real question|random question|"
                     r"also|fr|tho|though|honestly|lol|haha|seriously|idk|hmm+|um+)\W+)*"
-                    r"(?:is it|is that|is this|is there|are there|am i|do you|did you|would you|would u|could you|"
+                    r"(?:is it|is that|is this|is there|are there|am i|do you|do u|did you|did u|would you|would u|could you|"
                     r"can you|can u|could u|should i|shall i|do i|would it|will it|does it|does that|"
                     r"do (?:those|these|they|people|the|other|most)|does (?:the|this|that|it|he|she|anyone)|"
-                    r"what|why|how|who|which (?:one|should|would|do|is better)|where|when|any (?:tips|ideas|advice))\b")
+                    r"(?:was|were|is|are) (?:it|they|he|she|that|there)|did (?:the|they|he|she|it|people|\w+s)|"
+                    r"what|why|how|who|whose|which (?:one|should|would|do|is better)|where|when|any (?:tips|ideas|advice))\b")
 _WH_CLAUSE = re.compile(r"(?i)^\W*(?:what|who|where|when|which|how)\s+(?:i|he|she|we|they|my|his|her|came|went|got|"
                         r"happened|made|knew|turned out)\b")
 _TRAILING = re.compile(r"(?i)(?:[\s,]+(?:then|tho|though|honestly|be honest|to be honest|you tell me|lol|haha|"
@@ -90,8 +91,9 @@ _OPINION_LEAD = re.compile(r"(?i)\b(?:do you think|do u think|d'?you think|do yo
                            r"you reckon|would you say|what do you think(?: of| about)?|what'?s your (?:take|opinion|view)"
                            r"(?: on)?)\s*(?:that\s+)?")
 _WHAT_WOULD_YOU = re.compile(r"(?i)\b(?:what would (?:you|u) do|what would (?:you|u) have done|be honest|"
+                             r"(?:who|whose|which)\b[\w\s]{0,30}\bwould (?:you|u)\b|would (?:you|u) (?:be|go|pick|choose|side)\b|"
                              r"you tell me|what do (?:you|u) think|wbu|what about you)\b")
-_INFO = re.compile(r"(?i)\b(?:explain|what (?:is|are|does|do) (?!you\b)|what'?s (?:a|an|the)\b|how (?:long|much|many|often|do|does|can|"
+_INFO = re.compile(r"(?i)^(?:can|could) (?:you|u) (?!believe|imagine|tell (?:it|that)|see)\w+|\b(?:explain|what (?:is|are|does|do) (?!you\b)|what'?s (?:a|an|the)\b|how (?:long|much|many|often|do|does|can|"
                    r"should|would)|why (?:do|does|is|are|did)|is there (?:a|any) way|any (?:tips|advice)|"
                    r"recipe|what do (?:other )?people|how do people|where (?:can|do|should) i|"
                    r"is (?:it|turbulence|that) (?:actually |really )?(?:dangerous|safe|true))\b")
@@ -135,16 +137,27 @@ def find_question(text: str) -> tuple[str, bool] | None:
     for sentence in _sentences(text):
         stripped = sentence.rstrip()
         opens = bool(_OPENS.search(sentence)) and not _WH_CLAUSE.search(_LEADING.sub("", sentence)) \
-            and not _NOT_ASKED.search(sentence)
+            and not _NOT_ASKED.search(sentence) and (stripped.endswith("?") or not _WH_STATEMENT.search(sentence))
         if opens:
             opening = sentence
         elif stripped.endswith("?") and not stripped.endswith(("??", "?!", "!?")):
             marked = sentence
     if opening is not None:
         return opening, True
-    return (marked, False) if marked is not None else None
+    if marked is not None:
+        return marked, False
+    inside = _INSIDE.search(text)  # "…the food doesn't get any better mind what would you say is the best thing"
+    return (inside.group(0), True) if inside else None
 
 
+_INSIDE = re.compile(r"(?i)\b(?:what would (?:you|u) say|what do (?:you|u) (?:think|reckon)|do (?:you|u) (?:think|reckon)|"
+                     r"(?<!what )(?<!which )(?<!how )(?<!who )(?<!where )(?<!when )should i|"
+                     r"is it (?:normal|weird|ok|okay|bad)|can (?:you|u) (?:explain|tell me|suggest))\b[^.?!]*$")
+"""A question asked at the end of a run-on message with no sentence break (speech-to-text)."""
+_WH_STATEMENT = re.compile(r"(?i)^\W*(?:what|who|where|when|how)\s+(?!(?:do|does|did|is|are|was|were|would|should|"
+                           r"could|can|will|you|u|i|we|they|it|that|this|people|much|many|long|often|about)\b)\w+")
+"""A wh-word followed by neither an auxiliary nor a subject ("What always strikes me is the preparation"):
+without a "?" a statement, not a question."""
 _NOT_ASKED = re.compile(r"(?i)\b(?:did (?:you|u) (?:see|hear|watch|catch)|have (?:you|u) (?:seen|heard|watched)|"
                         r"who (?:does|would do|even does) (?:this|that)|who even|how (?:dare|rude|lovely|cool|funny|"
                         r"sweet|mad)|what (?:a|an) \w+|(?:you|u) know\W*$|your (?:go-to|favourite|favorite|fave)|"
@@ -196,6 +209,9 @@ def read_question(text: str) -> Asked | None:
     sentence, opens = asked
     core = _core(sentence)
     found = _REASSURE.search(core)
+    choice = _CHOICE.search(core)
+    if found and choice and re.search(r"(?i)\b(?:should (?:i|we)|i should)\b", core) and _option(choice.group("a")):
+        found = None  # "should I tell her or is it too late?": a choice, not a worry about being too late
     if found and harmful(text):
         return None  # "is it bad that I hit him?": no reassurance, and no "I couldn't call it" either
     if found:
@@ -275,6 +291,18 @@ def _as_question(words: str) -> str | None:
 
 _SECOND = re.compile(r"(?i)\b(?:you|your|u|ur|yourself)\b")
 _BACK = re.compile(r"(?i)\b(?:is|would) (?:that|this)\b")
+_CALMING = re.compile(r"(?i)\b(?:tips?|advice|how (?:do|can|should) i|any way|what helps|ways? to)\b.{0,40}?\b(?:"
+                      r"(?P<sleep>sleep|fall asleep|drop off|switch off at night|wind down)|calm\w*|settle|relax\w*|nerves|"
+                      r"nervous|stop (?:shaking|panicking)|anxious|anxiety|panic\w*)\b")
+"""A request for ways to calm down or sleep: general self-care a check-in may offer."""
+_CALM_TIPS = ("Something that helps a lot of people is slow breathing: in for four, out for six, for a minute "
+              "or so. What usually helps you settle, even a little?",
+              "Slowing your breathing right down can take the edge off: breathe out for longer than you breathe in, "
+              "for a minute or two. What's helped you before?")
+_SLEEP_TIPS = ("A wind-down without screens and getting up for a bit when you can't drop off, rather than lying "
+               "there, help a lot of people. What does your night usually look like?",
+               "Keeping the same wake-up time and a screen-free half hour before bed helps a lot of people. What "
+               "tends to keep you awake?")
 _REASSURE_WORDS = {
     "normal": "normal", "okay": "okay", "ok": "okay", "alright": "okay", "fair": "fair", "reasonable": "reasonable",
     "understandable": "understandable", "a fair thing": "fair",
@@ -300,6 +328,10 @@ def answer(asked: Asked, style: Style, key: str, said_before: Sequence[str], pic
         if asked.echo:
             return f"Whether to {asked.echo} is your call, and it's a fair thing to weigh up. {pick(back, key, said_before)}"
         return None
+    if asked.kind == "info" and style != "casual":
+        calming = _CALMING.search(asked.sentence)
+        if calming:  # general, safe self-care that helps many people: not medical advice, nothing invented
+            return pick(_SLEEP_TIPS if calming.group("sleep") else _CALM_TIPS, key, said_before)
     if asked.kind == "info":
         echo = asked.echo if asked.echo and len(asked.echo.split()) <= 12 else None
         if echo and echo.endswith("?"):  # the question itself, said back first, and no second "?"
@@ -320,7 +352,7 @@ def answer(asked: Asked, style: Style, key: str, said_before: Sequence[str], pic
                 "checkin": pick((f"That's a fair thing to wonder, and I'd only be guessing {topic}. What's your own "
                                  "sense of it?",), key, said_before)}[style]
     # opinion: the question said back, honestly not answered, and their view asked for without a second "?"
-    if asked.echo and len(asked.echo.split()) <= 12:
+    if asked.echo and len(asked.echo.split()) <= 14:
         view = {"who": "your pick", "which": "which you'd go for"}.get(asked.wh or "", "")
         if not view:
             view = {"casual": "what you reckon", "companion": "what you think", "checkin": "your own sense of it"}[style]
@@ -328,6 +360,9 @@ def answer(asked: Asked, style: Style, key: str, said_before: Sequence[str], pic
         middle = pick(("Honestly, I couldn't call it, but I'd love to hear {}.",
                        "I genuinely couldn't say for sure; I'm curious about {}."), key, said_before).format(view)
         return f"{echo[0].upper()}{echo[1:]} {middle}"
+    if re.search(r"(?i)\bsides?\b", asked.sentence):  # "whose side would you be on?"
+        return pick(("Honestly, I can see both sides. Whose side are you leaning to?",
+                     "Ha, I can see both sides of that one. Where do you land?"), key, said_before)
     if _WHAT_WOULD_YOU.search(asked.sentence):
         return {"casual": pick(("Ha, honestly? I'd go with my gut. What's yours saying?",
                                 "Tough one! I'd sleep on it. Which way are you leaning?"), key, said_before),

@@ -87,6 +87,17 @@ _WIN = re.compile(r"(?i)\b(?:won|we won|(?:late|last[- ]minute|\d+(?:st|nd|rd|th
 _MY_WIN = re.compile(r"(?i)\b(?:we|i|we'?ve|i'?ve)\s+(?:just\s+|actually\s+|finally\s+|only\s+)?"
                      r"(?:won|passed|nailed it|smashed it|got the (?:job|flat|house|place|part|offer)|got accepted)\b")
 """The user's own win: it outweighs a fused reading the words do not name."""
+_LATE_WINNER = re.compile(r"(?i)\b(?:late|last[- ]minute|\d+(?:st|nd|rd|th) minute|injury[- ]time) winner\b")
+_LOST = re.compile(r"(?i)\b(?:lost|lose|losing|conceded|gutted|robbed|beat us|against us)\b")
+"""A late winner with no word of losing ("DID YOU SEE THAT. 94th minute winner. I'm dead"): a win, whatever
+the fused reading says ("I'm dead" read as sad)."""
+_EVER = re.compile(r"(?i)\b(?:have|has) (?:you|u) ever (?:frozen|blanked|forgotten|done|said|sent|made|fallen|"
+                   r"dropped|burnt|burned|lost|broken|been embarrassed|had one of those)\b")
+"""A "have you ever…" about a slip everyone makes: a friend says everyone has, without a story of its own."""
+_WHO_DOES = re.compile(r"(?i)\b(?:who (?:does|would do|even does|says|orders|brings) (?:this|that)\b|who even\b|"
+                       r"how rude\b|the audacity\b|the cheek\b)")
+"""A complaint dressed as a question ("he ordered for me without asking?? Who does that these days"): agree,
+do not answer it."""
 _QUESTIONS = {
     "good": ("How does it feel?", "What happens next?", "Are you celebrating?"),
     "bad": ("That's so rubbish.", "Gutted for you.", "What a shame."),
@@ -185,7 +196,8 @@ class CasualResponder:
         feeling, cued = feeling_of(text, estimate)
         if not cued and feeling == "hurt" and estimate is not None and str(estimate.label) == "disgusted":
             feeling = "grossed"  # in casual chat disgust is mostly "ew" (fish in the microwave), not a moral hurt
-        if _WIN.search(text) and (feeling not in NEGATIVE_FEELINGS or (not cued and _MY_WIN.search(text))):
+        if _WIN.search(text) and (feeling not in NEGATIVE_FEELINGS or (not cued and _MY_WIN.search(text))
+                                  or (not cued and _LATE_WINNER.search(text) and not _LOST.search(text))):
             feeling, cued = "proud", True  # "3-2 MATE WE WON" is a win whatever the fused reading says
         elif feeling == "neutral" and not cued and _EXCITED.search(text) and not DOWNSIDE.search(text) \
                 and not _COMPLAINT.search(text):
@@ -227,8 +239,11 @@ class CasualResponder:
         if feeling in POSITIVE_FEELINGS:
             said = upside(text, said)  # "legs are destroyed. but i'm so happy": not the destroyed legs
         if feeling == "amused":
-            lead = pick(("Ha, that's brilliant!", "Stop, that's hilarious.", "Ha! Amazing."), text, said_before)
-            return f"{lead} {pick(_QUESTIONS['past'], text, said_before)}" if tense_of(text) == "past" else lead
+            lead = pick(("Ha, oh no!", "Stop, that's awful and hilarious.", "Ha, I'm wincing for you.")
+                        if DOWNSIDE.search(text) or _COMPLAINT.search(text) else
+                        ("Ha, that's brilliant!", "Stop, that's hilarious.", "Ha, I love that."), text, said_before)
+            then = [q for q in _QUESTIONS["past"] if not (lead.startswith("Ha") and q.startswith("Ha"))]
+            return f"{lead} {pick(then, text, said_before)}" if tense_of(text) == "past" else lead
         mine = said is not None and said.startswith(("you", "your"))
         if feeling in POSITIVE_FEELINGS and cued and (mine or said is None or _WIN.search(text)):
             great = pick(_GREAT, text, said_before)
@@ -287,6 +302,9 @@ class CasualResponder:
             return pick(("If it were me, a lie-in, a long walk and a big lunch somewhere. What's tempting you?",
                          "Honestly, something slow: a lie-in and a good meal. What are you leaning towards?"),
                         text, said_before)
+        if _WHO_DOES.search(text):
+            return pick(("Honestly, who does that.", "Right? Who even does that.", "The cheek of it, honestly."),
+                        text, said_before)
         if _SEEN.search(text):
             return pick(("Go on, fill me in: what happened?", "Tell me everything. What happened?"), text, said_before)
         asked = read_question(text)
@@ -299,6 +317,8 @@ class CasualResponder:
         if _HOW_ARE_YOU.search(text) and not _ABOUT_BOT.search(_HOW_ARE_YOU.sub("", text)):
             return pick(("All good on my side, thanks for asking! How are you doing?",
                          "Can't complain, thanks! How about you, how's it going?"), text, said_before)
+        if _EVER.search(text):  # "have you ever frozen on something easy?": true of everyone, nothing invented
+            return pick(("Ha, I think everyone has at some point!", "Ha, who hasn't, honestly!"), text, said_before)
         if _ABOUT_BOT.search(text):
             return pick(("Nothing to report from me, I'd much rather hear yours. What are you up to?",
                          "Ha, I'm all ears rather than news. How about you?"), text, said_before)

@@ -77,7 +77,7 @@ _CUES: tuple[tuple[str, re.Pattern[str]], ...] = tuple((name, re.compile(pattern
             r"rough day|bad day|(?:feel\w*|felt|been|i'?m|im|am|was|so|really|pretty|quite|bit)(?:\s+\w+){0,2}\s+"
             r"(?:down|low|empty|flat|heavy|grey|gray|rubbish|crap))\b"),
     # ("down", "flat", "empty", "heavy" alone are places and things: "the flat", "an empty carton")
-    ("proud", r"\b(?:proud|managed to|(?:\w+ )?(?:days|weeks|months|years) (?:sober|clean|off the drink|smoke[- ]free)|finally (?:did|went|got|booked|finished|made)|did it|"
+    ("proud", r"\b(?:proud|managed to|(?:i|we) made it (?:to|in time|through)\b(?! the (?:end|day))|(?:\w+ )?(?:days|weeks|months|years) (?:sober|clean|off the drink|smoke[- ]free)|finally (?:did|went|got|booked|finished|made)|did it|"
               r"(?<!it )(?<!that )(?<!this )(?<!which )passed(?! (?:away|on|out|me|us|him|her|them|through|by|over|round|"
               r"around|though)\b)|got the job|"
               r"got in(?! (?:from|at|late|early|home|the|my|around|about|after|before|last|this|bed)\b)|"
@@ -214,7 +214,8 @@ _CONDITIONAL = re.compile(r"(?i)\b(?:if|unless|or else|otherwise)\b")
 _SHORT_ACK = re.compile(r"(?i)^\W*(?:yeah|yes|yep|yh|ok|okay|k|true|i guess|i suppose|maybe|probably|"
                         r"sort of|kind of|kinda|not really|no|nah|dunno|idk|i don'?t know|hmm+|mm+|right|fair)"
                         r"[\W]*(?:\w+\W*){0,2}$")
-_QUESTION_START = re.compile(r"(?i)^\W*(?:how|what|why|where|which|who|when|is it|is that|are you|do you|"
+_QUESTION_START = re.compile(r"(?i)^\W*(?:(?:so|and|ok|okay|but|anyway|also|random question|real question|quick question)"
+                             r"\W+)*(?:how|what|why|where|which|who|when|is it|is that|are you|do you|"
                              r"did you|would you|could you|can you|should i|do i|am i|have you|any (?:tips|ideas))\b")
 _ADVICE = re.compile(r"(?i)\b(?:what should i|what do i do|how do i|how can i|should i|any (?:tips|advice|ideas)|"
                      r"what would you)\b")
@@ -224,11 +225,12 @@ _TAG = re.compile(r"(?i)[,\s]*\b(?:you know|ya know|right|yeah|innit|lol|haha)\W
 _CAPABILITIES = re.compile(r"(?i)\b(?:what (?:can|do) you do|what you can do|what are you(?= *(?:\?|$|exactly))|"
                            r"who are you|what is this|"
                            r"how does this work|what'?s this for|are you a (?:bot|robot|person|human|real person))\b")
-_RECOMMEND = re.compile(r"(?i)\b(?:recommend\w*|suggest(?:ion)?s?|what (?:should|could) i (?:watch|read|cook|eat|listen to|"
+_RECOMMEND = re.compile(r"(?i)\b(?:recommend\w*|suggest(?:ion)?s?|what (?:should|could) i (?:watch|read|cook|eat|listen to|name|call|"
                         r"get|buy|play|make|do (?:tonight|this weekend))|anything good)\b")
 _APOLOGY = re.compile(r"(?i)\b(?:sorry (?:for|about) (?:the |my |all the )?(?:typos|spelling|rambling|long message|"
                       r"essay|going on|bothering you|the late reply|late reply|writing so much)|excuse (?:the|my) "
                       r"(?:typos|spelling))\b")
+_KNOW_ABOUT = re.compile(r"(?i)\b(?:do|d'?) ?(?:you|u) know (?:much|anything|a lot|a bit) about\b")
 _ABOUT_BOT = re.compile(r"(?i)\b(?:are you|do you|have you|would you|what about you|and you|your (?:weekend|day))\b")
 
 
@@ -473,6 +475,9 @@ class ListenerResponder:
                           "What feels like the most doable first step to you?",
                           "That's a fair thing to be unsure about. What options have you been weighing up?"),
                          text, said_before)
+        if _KNOW_ABOUT.search(text):  # "Do you know much about Vimy Ridge?": the user wants to tell it
+            return pick(("Only a little, and I'd much rather hear it from you. What draws you back to it?",
+                         "Not as much as you, I suspect. I'd love to hear what you know."), text, said_before)
         if _ABOUT_BOT.search(text):
             return {"checkin": "This space is all about you, so let's keep it there. How are you doing yourself?",
                     "companion": "Nothing to report from me, I'd much rather hear about you. How are you doing?"}[self.style]

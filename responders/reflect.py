@@ -25,7 +25,7 @@ _LEAD = re.compile(r"(?i)^(?:(?:um+|uh+|erm+|so|and|but|like|honestly|tbh|ok|oka
                    r"i guess|i suppose|i think(?=\s+(?:i'?m|im|i am|i'?ll|ill|i will|i feel|i just|i want|i need|maybe|"
                    r"i should|i could|i might|i'?d)\b)|also|plus|then|hi|hey|hello|hiya|alright|all right|sure|cool|that'?s true|thats true|true|fair enough|fair|good point|you'?re right|"
                    r"youre right|that'?s fair|thats fair|"
-                   r"just|anyway|oh|lol|haha+|right|basically|literally|it'?s just that|it'?s just|its just)"
+                   r"just|anyway|oh|lol|ha|haha+|nah|nope|right|basically|literally|it'?s just that|it'?s just|its just)"
                    r"\b[\s,]*)+")
 _TRAIL = re.compile(r"(?i)(?:[\s,]*\b(?:lol|lmao|haha+|tbh|honestly|idk|really|though|tho|i guess|i think|i reckon|"
                     r"i suppose|"
@@ -233,6 +233,8 @@ def reflect(clause: str) -> str | None:
     if not out:
         return None
     object_next = len(out) > 1 and out[1].lower() in ("you", "yourself")  # "took me 3 weeks": the subject is "it"
+    if len(out) > 2 and out[0].lower() == "let" and out[1].lower() == "you":  # "Let me tell the family group"
+        out[0:2] = ["you'll"]
     if (out[0].lower() in _PAST_VERBS and not object_next) or out[0].lower() in _SUBJECTLESS or \
             (out[0].lower() in _ADVERBS and len(out) > 1 and out[1].lower() in _PAST_VERBS):
         out[0] = out[0].lower()

@@ -45,7 +45,7 @@ _SIGN_OFF = re.compile(
 thank you")."""
 
 
-def signs_off(text: str, tail_words: int = 12) -> bool:
+def signs_off(text: str, tail_words: int = 18) -> bool:
     """Whether a message *ends* by thanking or saying goodbye ("…I'll ask her mum to wrap it. Many thanks for your
     help. Regards, Dave.", "…four days off after tonight thanks for listening i'm going in now"), however long
     the rest; not when it ends with a question."""

@@ -128,6 +128,15 @@ _LEAVING = re.compile(r"(?i)\b(?:i'?m (?:so )?done with (?:this|you|your)|never 
 _CANNOT_ANSWER = "I don't want to give you a wrong answer"
 _OFFER = re.compile(r"(?i)\b(?:would you like me to pass|pass you on|bring a colleague in)\b")
 _ASKED_REF = re.compile(r"(?i)\border or account number\b")
+_NUMBERED = re.compile(r"(?i)\b(?:orders?|ordered|parcels?|deliver\w*|booking|booked|accounts?|subscri\w*|bills?|billed|"
+                       r"charg\w*|refunds?|tickets?|reference|ref|policy|claims?|contract|membership|card|payments?|"
+                       r"paid|invoice|plan|tariff|purchase\w*|bought|item|product|package|reservation|"
+                       r"appointment|tracking|number|id|arriv\w*|came|shipp\w*|sent|return\w*|exchange|replac\w*|"
+                       r"warranty|repair\w*|install\w*|engineer|upgrade|contract|login|log in|password|app|"
+                       r"money|taken|debit|fees?|price|cost|renewal|quote|premium)\b|[£$€]\s?\d")
+"""Something with a number the customer could give (an order, a booking, a bill): only then is asking for
+"the order or account number" a next step; a missed bin collection or a branch that closed goes straight
+to the offer of a colleague (raters marked the question off-topic there)."""
 
 
 def _upset(estimate: EmotionEstimate | None, confidence: float = 0.0) -> bool:
@@ -242,7 +251,8 @@ class SupportResponder:
             tail = (f"{who} can confirm it when you're through to them." if ever_offered else
                     f"{who} can confirm it; would you like me to pass you on?")
             return f"{ack} I don't want to give you a wrong answer on that, but {tail}"
-        step = self._next(ref, asked_ref, ever_offered)
+        numbered = any(_NUMBERED.search(t.text) for t in users)
+        step = self._next(ref, asked_ref or not numbered, ever_offered)
         if _LEAVING.search(text) and not question:
             offer = f"If you do want a colleague to look at {ref} first, just say." if ref else \
                 "If you do want a colleague to look at it first, just say."

@@ -444,6 +444,9 @@ IDIOMS: tuple[str, ...] = (
     r"\b(?:goodbye|farewell|leaving)\s+(?:messages?|videos?|cards?|speech|notes?|e-?mails?|posts?)\s+(?:to|for)\s+"
     r"(?:my|the|our|a)\s+(?:\w+\s+)?(?:team|colleagues?|co-?workers?|class|students|staff|office|department|"
     r"boss|manager|clients?|customers?)\b",
+    # embarrassment: "I wanted the ground to swallow me" (stop 21, a fresh conversation about a driving lesson)
+    r"\b(?:wanted|want(?:ing)?|wish(?:ed|ing)?)\s+the\s+(?:ground|floor|earth)\s+(?:to\s+)?(?:would\s+)?"
+    r"(?:open\s+up\s+and\s+)?swallow\s+me(?:\s+(?:up|whole))?\b",
 )
 """Figures of speech blanked before matching (they would otherwise trip a current or future rule)."""
 

@@ -89,3 +89,22 @@ def test_a_user_who_hurt_someone_is_met_calmly_in_every_style(text: str) -> None
     for responder in (ListenerResponder("checkin"), ListenerResponder("companion"), CasualResponder()):
         out = responder.reply([Turn("user", text)], None)
         assert out.startswith("It sounds like things got really heated"), out
+
+
+def test_a_check_in_offers_general_calming_and_sleep_tips_and_casual_chat_does_not() -> None:
+    calm = ListenerResponder("checkin").reply([Turn("user", "do you have any tips for calming down before my "
+                                                           "driving lesson? my hands shake")], None)
+    assert "breathing" in calm.lower() and calm.count("?") == 1
+    sleep = ListenerResponder("companion").reply([Turn("user", "any tips for getting to sleep after a night shift?")], None)
+    assert "wake-up time" in sleep or "wind-down" in sleep
+    assert "breathing" not in CasualResponder().reply([Turn("user", "any tips for calming down before a date lol")], None)
+
+
+def test_side_taking_and_have_you_ever_get_a_friends_answer_without_an_invented_story() -> None:
+    casual = CasualResponder()
+    side = casual.reply([Turn("user", "12 and 14 are at war over the hedge. Whose side would you be on?")], None)
+    assert "both sides" in side
+    ever = casual.reply([Turn("user", "I KNEW that. Have you ever frozen on something super easy?")], None)
+    assert "everyone" in ever or "who hasn't" in ever
+    choice = casual.reply([Turn("user", "Do you think I should tell her my real opinion or is it too late?")], None)
+    assert "tell her your real opinion" in choice and "too late at all" not in choice

@@ -856,6 +856,7 @@ def test_tiredness_and_trouble_idioms_carry_no_risk_cue(text: str) -> None:
     "can i take my meds with a coffee?",
     "is it ok to take my tablets with food or before",
     "slept like the dead, ten hours straight",
+    "stalled three times at the roundabout, i wanted the ground to swallow me",
 ))
 def test_everyday_figures_of_speech_carry_no_risk_cue(text: str) -> None:
     assert SafetyPolicy(idioms=()).has_cue(text)

@@ -205,3 +205,11 @@ def test_damage_is_never_good_news_and_self_blame_and_leaving_get_their_own_answ
     assert "sorry" in leaving.lower() and "KT-5521" in leaving and "Noted" not in leaving
     changed = talk("it's working now, and I changed the password", label="happy")[0]
     assert "security code" not in changed and "good to hear" in changed
+
+
+def test_the_order_number_is_asked_for_only_when_there_is_something_numbered() -> None:
+    """A missed bin collection has no order number (a blind rater marked the question off-topic)."""
+    bins = SupportResponder().reply([Turn("user", "our bins haven't been collected for three weeks, the street stinks")], None)
+    assert "order or account number" not in bins and "colleague" in bins
+    parcel = SupportResponder().reply([Turn("user", "my parcel says delivered but it's not here")], None)
+    assert "order or account number" in parcel
