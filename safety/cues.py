@@ -66,7 +66,14 @@ _CUES = (
     r"(?:my|our|this is (?:my|the)|the|one) last night|last night (?:on earth|alive|here|of my life|ever)|"
     r"(?:for the|one) last time|(?:the )?last time (?:you'?ll|you will|anyone|i'?ll|ill|i will|i'?m|im|i (?:see|talk|"
     r"speak|write|text|say|message|post|hear))|obituar\w*|"
-    r"notes?|letter\w*|"
+    # a note or letter, not the everyday kinds ("put a note on the account", "a sick note", "the invitation letter")
+    r"(?<!sick )(?<!doctor's )(?<!doctors )(?<!voice )(?<!sticky )(?<!post-it )(?<!thank you )(?<!delivery )"
+    r"(?<!credit )(?<!bank )(?<!take )(?<!taking )notes?"
+    r"(?! (?:on (?:it|(?:the|my|your|this|that|our) (?:account|file|system|record|booking|order|bill|claim))|app)\b)|"
+    r"(?<!invitation )(?<!cover )(?<!covering )(?<!offer )(?<!reference )(?<!acceptance )(?<!rejection )"
+    r"(?<!complaint )(?<!appointment )(?<!recommendation )(?<!visa )(?<!council )(?<!bank )(?<!hospital )"
+    r"(?<!school )letter\w*(?! (?:from|of) (?:the |my |your |our )?(?:bank|council|school|hospital|landlord|hmrc|dvla|"
+    r"court|insurer|insurance|gp|surgery|nhs|university|uni|college|employer|recommendation|reference|offer|complaint)\b)|"
     r"(?:my|a|the|new|written|wrote|write) will|wills|testament|rehom\w*|give away|giving away|gave away|"
     r"belongings|passwords?|method|"
     # voices, someone else at risk, crisis words

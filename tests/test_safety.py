@@ -923,10 +923,17 @@ def test_last_night_and_where_someone_lives_are_cues_only_in_their_risk_sense(te
     ("i took it all, the whole tablet strip", True),
     ("i hope i don't wake up tomorrow", True),
     ("took a tablet and waited", True),
+    ("ok grand if you can put a note on it and hold the bill", False),
+    ("please put a note on my account that i was not told", False),
+    ("i'll send the invitation letter to that email today", False),
+    ("got a letter from the council about the bins", False),
+    ("i left a note for my mum on the table", True),
+    ("stuck a note on the freezer for after", True),
+    ("wrote letters to everyone tonight", True),
 ])
 def test_tablets_took_and_waking_are_cues_only_in_their_risk_sense(text: str, cue: bool) -> None:
-    """Found in fresh everyday conversations (stop 21): a tablet computer, slow sweet peas and waking up
-    after a nap were read with the medicine and never-waking senses."""
+    """Found in fresh everyday conversations (stop 21): a tablet computer, slow sweet peas, waking up after a
+    nap, a note on a customer's account and an invitation letter were read in their risk senses."""
     assert SafetyPolicy(classifier=None).has_cue(text) is cue
 
 
