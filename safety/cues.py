@@ -58,8 +58,13 @@ _CUES = (
     r"harm\w*|hurt\w*|cut|cuts|cutting|blade\w*|razor\w*|burn\w*|scar\w*|bleed\w*|blood|"
     r"pills?|tablets|(?<!on the )(?<!on my )(?<!on her )(?<!on his )(?<!on a )tablet(?! (?:screen|app|apps|charger|case|stand))|meds|overdos\w*|od|paracetamol|insulin|poison\w*|bleach|"
     r"bridge|jump\w*|ledge|roof\w*|height\w*|tracks?|trains?|rail\w*|cliff\w*|tide\w*|river|sea|drown\w*|"
-    r"rope|noose|hang\w*|belt|gun\w*|shoot|knife|knives|car park|multi storey|garage|exhaust|fumes|"
-    r"myself|themselves|himself|herself|yourself|"
+    r"rope|noose|hang\w*|belt|gun\w*|shoot|knife|knives|car park|multi storey|"
+    r"(?<!clean out the )(?<!cleaning out the )(?<!clean up the )(?<!tidy the )(?<!tidying the )(?<!sort out the )"
+    r"(?<!sorting out the )(?<!clear out the )(?<!clearing out the )garage|exhaust|fumes|"
+    # "be gentle with myself", "treat myself", "proud of myself" are not cues; "hurt myself" stays one
+    r"(?<!gentle with )(?<!kind to )(?<!easy on )(?<!patient with )(?<!proud of )(?<!honest with )(?<!treat )"
+    r"(?<!treated )(?<!look after )(?<!take care of )(?<!pamper )(?<!laughed at )(?<!talk to )(?<!by )(?<!remind )"
+    r"(?<!reminded )myself|themselves|himself|herself|yourself|"
     # farewells, affairs in order, plans
     r"goodbye\w*|bye|farewell|last (?:message|day|post|text|words)|"
     # "last night" and "last time" as a farewell ("my last night", "for the last time"), not as "yesterday evening"

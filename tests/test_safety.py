@@ -930,6 +930,10 @@ def test_last_night_and_where_someone_lives_are_cues_only_in_their_risk_sense(te
     ("i left a note for my mum on the table", True),
     ("stuck a note on the freezer for after", True),
     ("wrote letters to everyone tonight", True),
+    ("today i'm just going to clean out the garage and not think about it", False),
+    ("my therapist said to be gentle with myself for a few days", False),
+    ("the car is running in the garage", True),
+    ("i keep wanting to hurt myself", True),
 ])
 def test_tablets_took_and_waking_are_cues_only_in_their_risk_sense(text: str, cue: bool) -> None:
     """Found in fresh everyday conversations (stop 21): a tablet computer, slow sweet peas, waking up after a
