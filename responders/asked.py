@@ -50,7 +50,7 @@ class Asked:
 
 
 _SENTENCES = re.compile(r"(?<=[.!?])\s+|\n+")
-_OPENS = re.compile(r"(?i)^\W*(?:(?:ok|okay|so|and|but|anyway|right|well|oh|ok but|real question|random question|"
+_OPENS = re.compile(r"(?i)^\W*(?:(?:ok|okay|so|and|but|anyway|right|well|oh|ok but|real question|random question|tell me|"
                     r"also|fr|tho|though|honestly|lol|haha|seriously|idk|hmm+|um+)\W+)*"
                     r"(?:is it|is that|is this|is there|are there|am i|do you|do u|did you|did u|would you|would u|could you|"
                     r"can you|can u|could u|should i|shall i|do i|would it|will it|does it|does that|"
@@ -62,8 +62,8 @@ _WH_CLAUSE = re.compile(r"(?i)^\W*(?:what|who|where|when|which|how)\s+(?:i|he|sh
 _TRAILING = re.compile(r"(?i)(?:[\s,]+(?:then|tho|though|honestly|be honest|to be honest|you tell me|lol|haha|"
                        r"like realistically|realistically|really|exactly|ngl|tbh|fr|or what|or not|right|"
                        r"like honestly|seriously))+\W*$")
-_LEADING = re.compile(r"(?i)^\W*(?:(?:ok|okay|so|and|but|anyway|right|well|oh|real question|random question|also|fr|"
-                      r"tho|honestly|lol|haha|seriously|idk|hmm+|um+|ok fr tho|be honest)\W+)+")
+_LEADING = re.compile(r"(?i)^\W*(?:(?:ok|okay|so|and|but|anyway|right|well|oh|real question|random question|also|fr|tell me|"
+                      r"tho|though|honestly|lol|haha|seriously|idk|hmm+|um+|ok fr tho|be honest)\W+)+")
 
 _HARM = re.compile(r"(?i)\b(?:hit|hitting|hurt|hurting|smack\w*|slap\w*|punch\w*|kick\w*|shak(?:e|ing) (?:him|her|the baby)|"
                    r"drunk|drink(?:ing)? (?:too much|every|alone|before|in the morning|a bottle)|cheat\w*|"
@@ -88,12 +88,14 @@ _CHOICE = re.compile(r"(?i)\b(?:should i|shall i|do i|would you|would u|is it be
                      r"(?P<b>.+?)\s*$")
 _SINGLE = re.compile(r"(?i)\b(?:should i|shall i|do you think i should|would you|would u)\s+(?P<a>.+?)\s*$")
 _OPINION_LEAD = re.compile(r"(?i)\b(?:do you think|do u think|d'?you think|do you reckon|d'?you reckon|do u reckon|"
+                           r"do you consider|would you consider|do you rate|would you say is|"
                            r"you reckon|would you say|what do you think(?: of| about)?|what'?s your (?:take|opinion|view)"
                            r"(?: on)?)\s*(?:that\s+)?")
 _WHAT_WOULD_YOU = re.compile(r"(?i)\b(?:what would (?:you|u) do|what would (?:you|u) have done|be honest|"
                              r"(?:who|whose|which)\b[\w\s]{0,30}\bwould (?:you|u)\b|would (?:you|u) (?:be|go|pick|choose|side)\b|"
                              r"you tell me|what do (?:you|u) think|wbu|what about you)\b")
-_INFO = re.compile(r"(?i)^(?:can|could) (?:you|u) (?!believe|imagine|tell (?:it|that)|see)\w+|\b(?:explain|what (?:is|are|does|do) (?!you\b)|what'?s (?:a|an|the)\b|how (?:long|much|many|often|do|does|can|"
+_INFO = re.compile(r"(?i)^(?:can|could) (?:you|u) (?!believe|imagine|tell (?:it|that)|see)\w+|"
+                   r"\bdo (?:you|u) (?:happen to )?know (?:if|whether|what|how|where|why|when|which|any|a)\b|\b(?:explain|what (?:is|are|does|do) (?!you\b)|what'?s (?:a|an|the)\b|how (?:long|much|many|often|do|does|can|"
                    r"should|would)|why (?:do|does|is|are|did)|is there (?:a|any) way|any (?:tips|advice)|"
                    r"recipe|what do (?:other )?people|how do people|where (?:can|do|should) i|"
                    r"is (?:it|turbulence|that) (?:actually |really )?(?:dangerous|safe|true))\b")
@@ -151,6 +153,7 @@ def find_question(text: str) -> tuple[str, bool] | None:
 
 
 _INSIDE = re.compile(r"(?i)\b(?:what would (?:you|u) say|what do (?:you|u) (?:think|reckon)|do (?:you|u) (?:think|reckon)|"
+                     r"do (?:you|u) (?:happen to )?know (?:where|if|whether|what|how|why|when)|"
                      r"(?<!what )(?<!which )(?<!how )(?<!who )(?<!where )(?<!when )should i|"
                      r"is it (?:normal|weird|ok|okay|bad)|can (?:you|u) (?:explain|tell me|suggest))\b[^.?!]*$")
 """A question asked at the end of a run-on message with no sentence break (speech-to-text)."""
@@ -165,6 +168,7 @@ _NOT_ASKED = re.compile(r"(?i)\b(?:did (?:you|u) (?:see|hear|watch|catch)|have (
                         r"(?:you'?ve|you have) (?:ever )?(?:heard|seen|done|had|eaten|tried|been)\b|"
                         r"any (?:ideas|suggestions|recommendations)|recommend\w*|suggest\w*|"
                         r"how(?:'s| is| are| have)? (?:you|u|things|life|it going|your)\b|how hard can it be|what if\b|"
+                        r"who (?:hires|would hire|would want|wants|cares|would care|would ever|even cares)\b|"
                         r"where do (?:i|we) (?:even )?(?:start|begin)|what (?:should|shall) (?:i|we)\b|(?:what are|what're|wyd|what r) (?:you|u)\b|"
                         r"what could (?:i|we) (?:do|watch|read|cook|eat|get|buy|make|play|listen))")
 """Not a question to take up: "did you see that" (news coming), "who does that" (a complaint), a question
@@ -230,8 +234,8 @@ def read_question(text: str) -> Asked | None:
         if echo is not None and re.match(r"(?i)(?:you|you're|your)\b", echo):
             echo = "that " + echo
         return Asked("reassure", sentence, echo=echo, adjective=adjective)
-    if not opens:  # "which is fine?", "like I'm wearing someone else's life?": said, not asked
-        return None
+    if not opens or re.search(r"(?i)\bshould (?:i|we) be\b", core):
+        return None  # "which is fine?" (said, not asked); "should I be worried?" (the listener reflects it)
     found = _CHOICE.search(core)
     if found:
         first, second = _option(found.group("a")), _option(found.group("b"))
@@ -244,15 +248,16 @@ def read_question(text: str) -> Asked | None:
         if embedded:  # "can you explain what browning means": "about what browning means"
             said = _flip(embedded.group("topic"))
             return Asked("info", sentence, echo=f"about {said}" if said else None)
-        said = _flip(core[0].lower() + core[1:])
+        plain = re.sub(r"(?i)^(?:do|d'?) ?(?:you|u) (?:happen to )?know ", "", core)  # "do you know where…": "where…"
+        said = _flip(plain[0].lower() + plain[1:])
         return Asked("info", sentence, echo=f"{said[0].upper()}{said[1:]}?" if said else None)
     found = _SINGLE.search(core)
     if found and not _WHAT_WOULD_YOU.search(core):
         first = _option(found.group("a"))
         if first:
             return Asked("choice", sentence, echo=first)
-    wh = re.match(r"(?i)\W*(who|what|which|where|when|how|why)\b", _OPINION_LEAD.sub("", core))
-    opinion = _OPINION_LEAD.sub("", core)
+    opinion = _LEADING.sub("", _OPINION_LEAD.sub("", core))  # "what do you think though, do…": no "though"
+    wh = re.match(r"(?i)\W*(who|what|which|where|when|how|why)\b", opinion)
     if _WHAT_WOULD_YOU.search(core) and not _OPINION_LEAD.search(core):
         return Asked("opinion", sentence)
     echo = _as_question(opinion) if opinion and not _SECOND.search(opinion) else None
@@ -266,7 +271,7 @@ _OPTION_BAD = re.compile(r"(?i)^(?:is|are|was|were|does|do|did|that|it|this|not|
 def _option(words: str) -> str | None:
     """One option of a choice, said back ("keep grinding tonight"), or None when it is not an action."""
     words = re.split(r",|\s+(?:because|cos|cause|since|i'?m|im|i have|i've)\s+", words.strip())[0].strip(" ,?!.")
-    if not words or _OPTION_BAD.match(words) or len(words.split()) > 7:
+    if not words or _OPTION_BAD.match(words) or words.lower().startswith("be ") or len(words.split()) > 7:
         return None
     if re.fullmatch(r"[A-Za-z]+", words):  # "reply", "ghost": one word, said as it is
         return words.lower()
@@ -352,8 +357,12 @@ def answer(asked: Asked, style: Style, key: str, said_before: Sequence[str], pic
                 "checkin": pick((f"That's a fair thing to wonder, and I'd only be guessing {topic}. What's your own "
                                  "sense of it?",), key, said_before)}[style]
     # opinion: the question said back, honestly not answered, and their view asked for without a second "?"
-    if asked.echo and len(asked.echo.split()) <= 14:
-        view = {"who": "your pick", "which": "which you'd go for"}.get(asked.wh or "", "")
+    if asked.wh == "who" and re.search(r"(?i)\b(?:greatest|best|worst|favou?rite|goat|top)\b", asked.sentence):
+        return pick(("Ooh, that's a big one, and I'd rather hear yours. Who gets your vote?",
+                     "That's a debate and a half! Who's your pick?"), key, said_before)
+    if asked.echo and 3 <= len(asked.echo.split()) <= 14:
+        contest = re.search(r"(?i)\b(?:win|won|wins|winner|best|greatest|should have|pick|vote)\b", asked.sentence)
+        view = {"who": "your pick", "which": "which you'd go for"}.get(asked.wh or "", "") if contest else ""
         if not view:
             view = {"casual": "what you reckon", "companion": "what you think", "checkin": "your own sense of it"}[style]
         echo = asked.echo if asked.echo.endswith("?") else f"{asked.echo}?"

@@ -52,16 +52,17 @@ from emotion_agent.responders.structured import farewell, question_parts, signs_
 _GREETING = re.compile(r"(?i)^\W*(?:hi|hello|hey|hiya|heya|yo|sup|morning|evening|good (?:morning|evening))\b"
                        r"[\w\s,!.']{0,20}$")
 _CLOSE = re.compile(r"(?i)\b(?:thanks|thank you|thx|cheers|bye|night night|good ?night|talk (?:soon|later)|"
-                    r"gotta go|got to go|speak soon|ttyl|laters)\b")
+                    r"gotta go|got to go|speak soon|ttyl|laters|(?:right|ok|okay|anyway),? (?:i'?m|im) off)\b")
 _PLAN = re.compile(r"(?i)\b(?:" + I_WILL + r"|i will|i'?m (?:\w+ )?going to|im (?:\w+ )?going to|i'?m gonna|im gonna|gonna|"
                    r"i might|might (?:go|try|just|do|get|head|book)|we'?re (?:\w+ )?going to|planning (?:to|on)|"
                    r"thinking (?:of|about) \w+ing|" + ARRANGED + r")\b")
 _LUCK = re.compile(r"(?i)\b(?:wish me luck|fingers crossed|here goes)\b")
 _IDIOM = re.compile(r"(?i)\b(?:i'?ll take it|i'?ll live|i'?ll never)\b")
-_NOT_PLAN = re.compile(r"(?i)\b(?:if|unless|worr\w+|scared|what if|never)\b")
+_NOT_PLAN = re.compile(r"(?i)\b(?:if|unless|worr\w+|scared|what if|never|(?:going to|gonna) be)\b")
+"""Not a plan: a condition, a worry, or a forecast ("I'm going to be useless tomorrow")."""
 _QUESTION_START = re.compile(r"(?i)^\W*(?:(?:anyway|so|and|ok|okay|but|right|well|oh)\W+)*(?:how|what|why|where|which|who|when|is it|is that|are you|do you|did you|"
                              r"would you|could you|can you|should i|have you|any (?:tips|ideas|recommendations))\b")
-_ABOUT_BOT = re.compile(r"(?i)\b(?:are you|do you|have you|would you|what about you|and you|you up to|you been up to|"
+_ABOUT_BOT = re.compile(r"(?i)\b(?:are you|do you(?! (?:think|reckon))|have you|would you|what about you|and you|you up to|you been up to|"
                         r"your (?:week|weekend|day|night|evening|morning|plans)|any plans (?:for|this)|"
                         r"how(?:'s| is| are| have) (?:you|things|life|it going))\b")
 _INVITE = re.compile(r"(?i)\b(?:fancy (?:a|an|coming|joining|grabbing|going|meeting)|wanna (?:come|join|grab|get|go|meet)|"
@@ -74,6 +75,7 @@ _SEEN = re.compile(r"(?i)\b(?:did|have) you (?:see|seen|hear|heard|watch|watched
 _IDEAS = re.compile(r"(?i)\b(?:any (?:ideas|tips|recommendations|suggestions)|what should i|which (?:one|should)|"
                     r"should i|what would you)\b")
 _STORY = re.compile(r"(?i)\b(?:(?:have|need|got|gotta) to (?:tell|talk to) (?:you|someone|somebody)|"
+                    r"(?:need|have|got|gotta|want) to vent|(?:need|have|got|gotta) to rant|story ?time|"
                     r"(?:have|need|got|gotta) to talk about|got(?:ta)? tell you|"
                     r"you'?ll never guess|guess what|guess who|wait till you hear|get this|listen to this|"
                     r"(?:you|u) (?:won'?t|will not|wont) believe|(?:you|u)'?ll never guess)\b")
@@ -91,6 +93,13 @@ _LATE_WINNER = re.compile(r"(?i)\b(?:late|last[- ]minute|\d+(?:st|nd|rd|th) minu
 _LOST = re.compile(r"(?i)\b(?:lost|lose|losing|conceded|gutted|robbed|beat us|against us)\b")
 """A late winner with no word of losing ("DID YOU SEE THAT. 94th minute winner. I'm dead"): a win, whatever
 the fused reading says ("I'm dead" read as sad)."""
+_EXCLAIMED = re.compile(r"(?i)^\W*(?:\w+\W+){0,3}?(?:what an?|how) (?!do|does|did|is|are|was|were|can|could|would|"
+                        r"should|will|much|many|long|often)\w+")
+_YOUR_PICK = re.compile(r"(?i)\b(?:what(?:'s| is| would be| would)|which (?:is|would be)) (?:your|ur) "
+                        r"(?:go-to|go to|favou?rite|fave|top|pick|choice|dream)\b")
+_HEARD_OF = re.compile(r"(?i)\b(?:(?:have|has) (?:you|u) )?ever (?:heard of|seen) (?:a|an|anyone|anything|something|"
+                       r"someone)\b|\b(?:funniest|best|worst|weirdest|craziest|maddest) \w+(?: \w+)? (?:you'?ve|u'?ve|you have) "
+                       r"(?:ever )?(?:heard|seen)\b")
 _EVER = re.compile(r"(?i)\b(?:have|has) (?:you|u) ever (?:frozen|blanked|forgotten|done|said|sent|made|fallen|"
                    r"dropped|burnt|burned|lost|broken|been embarrassed|had one of those)\b")
 """A "have you ever…" about a slip everyone makes: a friend says everyone has, without a story of its own."""
@@ -140,11 +149,14 @@ def _tail(text: str, feeling: str, lead: str, said_before: Sequence[str]) -> str
     return ""
 
 
-_EXCITED = re.compile(r"!!|\b(?:literally screamed|screamed|squealed|so excited|buzzing|over the moon|can'?t believe it|"
+_EXCITED = re.compile(r"!!|\b(?:i (?:literally |actually |just )?(?:screamed|squealed)|so excited|buzzing|over the moon|can'?t believe it|"
                       r"i can'?t wait|omg+)\b")
 """Excitement the words show without naming a feeling; with a neutral reading it is good news, not flat news."""
 _COMPLAINT = re.compile(r"(?i)\b(?:where(?:'s| is| are)|why|meant to|supposed to|still|yet|again|wrong|missing|"
                         r"broken|cancel+ed|delayed|waiting)\b")
+_VENT = re.compile(r"(?i)\b(?:vent|rant)\b")
+_LOUD = re.compile(r"!|\b(?!(?:OK|LOL|OMG|UK|US|USA|TV|BBC|NHS|ID|PIN|DIY|IKEA|ICU|GP|PM|AM)\b)[A-Z]{3,}\b")
+"""News told loudly: an exclamation mark or a shouted word (not an acronym)."""
 _TRIED = re.compile(r"(?i)\byou (?:tried|went to|had your first|saw|watched|finally (?:tried|went|saw))\b")
 """A first go at something, said back: "How was it?" fits (the flat echo alone read as no reaction)."""
 
@@ -202,7 +214,12 @@ class CasualResponder:
         elif feeling == "neutral" and not cued and _EXCITED.search(text) and not DOWNSIDE.search(text) \
                 and not _COMPLAINT.search(text):
             feeling, cued = "glad", True  # "I literally screamed in the middle of Tesco!!": not flat news
-        untagged, _, question = question_parts(text, _TAG, _QUESTION_START)
+        elif feeling == "neutral" and not cued and _LOUD.search(text) and not DOWNSIDE.search(text) \
+                and not _COMPLAINT.search(text):
+            feeling = "surprised"  # "MY CAT HAS LEARNT TO OPEN DOORS.": news told loudly gets "No way", not a flat echo
+        untagged, last, question = question_parts(text, _TAG, _QUESTION_START)
+        if question and _EXCLAIMED.search(last) and not last.rstrip().endswith("?"):
+            question = False  # "What a guy honestly": an exclamation, not a question
         words = len(text.split())
 
         if owns_harm(text):  # "I hit him": met calmly, not as an annoyance or with "a lot of people do"
@@ -217,11 +234,18 @@ class CasualResponder:
             return f"{off} {'Any time, speak soon!' if thanked else 'Speak soon!'}" if off else bye
         if _LUCK.search(text) and not question:
             return pick(("Good luck! Let me know how it goes.", "Good luck, you've got this!"), text, said_before)
-        if _STORY.search(text) and words <= 20 and feeling not in POSITIVE_FEELINGS:
+        if _STORY.search(text) and words <= 20 and (feeling not in POSITIVE_FEELINGS or _VENT.search(text)):
             return pick(("Ooh, go on, tell me!", "Go on, I'm all ears!"), text, said_before)
         if _SUGGEST.search(text) and feeling not in NEGATIVE_FEELINGS:
             return pick(("Ooh yes, that sounds like a great idea! When are you thinking?",
                          "Yes, love that idea! What are you thinking?"), text, said_before)
+        if _YOUR_PICK.search(text):  # "what would your go-to karaoke song be?": no invented taste, theirs asked
+            return pick(("Ooh, tough one! What would yours be?", "Ha, that's a hard pick. What's yours?"), text, said_before)
+        if _EVER.search(text):  # "have you ever frozen on something easy?": true of everyone, nothing invented
+            return pick(("Ha, I think everyone has at some point!", "Ha, who hasn't, honestly!"), text, said_before)
+        if _HEARD_OF.search(text):  # "what's the funniest thing you've heard a parrot say?": no made-up story
+            return pick(("Ha, I'd only be making one up, and yours is hard to beat!",
+                         "Ha, that's a new one on me, and it'll take some beating!"), text, said_before)
         if question:
             return self._question(untagged, feeling, said_before)
         asked = read_question(untagged)  # a question in the middle ("should I call security? I have a meeting at 9")
@@ -302,6 +326,8 @@ class CasualResponder:
             return pick(("If it were me, a lie-in, a long walk and a big lunch somewhere. What's tempting you?",
                          "Honestly, something slow: a lie-in and a good meal. What are you leaning towards?"),
                         text, said_before)
+        if re.search(r"\b(?:HOW|WHY)\b", text):  # "HOW does he walk away with the money. HOW": outrage, agreed with
+            return pick(("Honestly, it makes no sense!", "Right? I'd be asking the same."), text, said_before)
         if _WHO_DOES.search(text):
             return pick(("Honestly, who does that.", "Right? Who even does that.", "The cheek of it, honestly."),
                         text, said_before)
@@ -317,8 +343,6 @@ class CasualResponder:
         if _HOW_ARE_YOU.search(text) and not _ABOUT_BOT.search(_HOW_ARE_YOU.sub("", text)):
             return pick(("All good on my side, thanks for asking! How are you doing?",
                          "Can't complain, thanks! How about you, how's it going?"), text, said_before)
-        if _EVER.search(text):  # "have you ever frozen on something easy?": true of everyone, nothing invented
-            return pick(("Ha, I think everyone has at some point!", "Ha, who hasn't, honestly!"), text, said_before)
         if _ABOUT_BOT.search(text):
             return pick(("Nothing to report from me, I'd much rather hear yours. What are you up to?",
                          "Ha, I'm all ears rather than news. How about you?"), text, said_before)

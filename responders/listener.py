@@ -73,11 +73,11 @@ _CUES: tuple[tuple[str, re.Pattern[str]], ...] = tuple((name, re.compile(pattern
                 r"yuck|ew+|minging|rank|stank|stinks?)\b"),
     ("hurt", r"\b(?:hurt|let down|ignored|left on read|forgot my|didn'?t invite|wasn'?t invited|"
              r"embarrass\w*|humiliat\w*|ashamed|rejected)\b"),
-    ("low", r"\b(?:sad|miserable|numb|(?:crying|cried|cry)(?!\s+(?:laughing|with laughter))|gutted|hopeless|awful|terrible|horrible|hard day|"
+    ("low", r"\b(?:sad|miserable|numb|laid off|made redundant|been let go|got (?:fired|sacked)|lost my job|(?:crying|cried|cry)(?!\s+(?:laughing|with laughter))|gutted|hopeless|awful|terrible|horrible|hard day|"
             r"rough day|bad day|(?:feel\w*|felt|been|i'?m|im|am|was|so|really|pretty|quite|bit)(?:\s+\w+){0,2}\s+"
             r"(?:down|low|empty|flat|heavy|grey|gray|rubbish|crap))\b"),
     # ("down", "flat", "empty", "heavy" alone are places and things: "the flat", "an empty carton")
-    ("proud", r"\b(?:proud|managed to|(?:i|we) made it (?:to|in time|through)\b(?! the (?:end|day))|(?:\w+ )?(?:days|weeks|months|years) (?:sober|clean|off the drink|smoke[- ]free)|finally (?:did|went|got|booked|finished|made)|did it|"
+    ("proud", r"\b(?:proud|managed to|(?:i|we) made it (?:to|in time|through)\b(?! the (?:end|day))|(?:\w+ )?(?:days|weeks|months|years) (?:sober|clean|off the drink|smoke[- ]free)|finally (?:did|went|got|booked|finished|made)|(?:i|we|i finally|we finally|finally) did it|"
               r"(?<!it )(?<!that )(?<!this )(?<!which )passed(?! (?:away|on|out|me|us|him|her|them|through|by|over|round|"
               r"around|though)\b)|got the job|"
               r"got in(?! (?:from|at|late|early|home|the|my|around|about|after|before|last|this|bed)\b)|"
@@ -109,7 +109,8 @@ _RHETORICAL = re.compile(r"(?i)^\W*(?:wait\W+|omg\W+|oh\W+)*(?:seriously|really|
                          r"can you believe (?:it|that|this)|how (?:cool|amazing|mad|crazy|great|lovely|weird) is that|"
                          r"isn'?t (?:it|that) (?:great|amazing|mad|crazy|lovely)|who knew|guess what)\W*$|"
                          r"^\W*(?:but |and |so |like |honestly |seriously )*(?:why (?:do|did|am|have|would|is it) i|"
-                         r"how (?:did|do|have) i (?:\w+ ){0,2}(?:end up|manage|get|let))\b")
+                         r"how (?:did|do|have) i (?:\w+ ){0,2}(?:end up|manage|get|let))\b|"
+                         r"\bwho (?:hires|would (?:hire|want|employ|date|have)|wants|cares|would care|even cares)\b")
 """Questions that are reactions ("can you believe it?") or asked of oneself ("why do I have three garlic
 presses"): answered as news, not with "I don't want to guess"."""
 _LAUGHING = re.compile(r"(?i)\b(?:lol|lmao+|haha+\w*|rofl)\b|\U0001F602|\U0001F923")
@@ -230,8 +231,16 @@ _RECOMMEND = re.compile(r"(?i)\b(?:recommend\w*|suggest(?:ion)?s?|what (?:should
 _APOLOGY = re.compile(r"(?i)\b(?:sorry (?:for|about) (?:the |my |all the )?(?:typos|spelling|rambling|long message|"
                       r"essay|going on|bothering you|the late reply|late reply|writing so much)|excuse (?:the|my) "
                       r"(?:typos|spelling))\b")
+_FIRST_TIME = re.compile(r"(?i)\b(?:set (?:this|it) up for me|set this up on my|set me up (?:with|on) this|"
+                         r"thought i'?d (?:try|give) (?:this|it)|trying this (?:out|for the first time)|first time (?:using|trying) "
+                         r"this|said i (?:might|could|should) (?:try|enjoy|use) (?:this|it|a chat))\b")
+"""Someone trying the chat for the first time ("My daughter set this up for me"): a welcome, not a plan."""
+_TO_BED = re.compile(r"(?i)(?:^|[.,!]\s*|\b(?:i'?m|im|i am|ok|okay|right|anyway|so|now)\s+)(?:going|off|heading|gonna go|"
+                     r"about to go|going to go) to (?:bed|sleep)\b(?! (?:feels|is|seems|makes|scares|never))|\bnight night\b")
 _KNOW_ABOUT = re.compile(r"(?i)\b(?:do|d'?) ?(?:you|u) know (?:much|anything|a lot|a bit) about\b")
-_ABOUT_BOT = re.compile(r"(?i)\b(?:are you|do you|have you|would you|what about you|and you|your (?:weekend|day))\b")
+_ABOUT_BOT = re.compile(r"(?i)\b(?:are you|do you(?! (?:think|reckon|consider|rate|happen to know|know (?:if|whether|what|"
+                        r"how|where|why|when|which|any|a)))|have you|would you|what about you|and you|"
+                        r"your (?:weekend|day))\b")
 
 
 def _reads_as(estimate: EmotionEstimate | None, labels: tuple[str, ...]) -> bool:
@@ -315,6 +324,9 @@ class ListenerResponder:
             return {"checkin": "You're welcome, and thank you for talking it through with me. "
                                "I'm here whenever you want to check in again.",
                     "companion": "You're very welcome. Take care of yourself, and come back any time."}[self.style]
+        if _FIRST_TIME.search(text) and words <= 30 and not is_question:
+            return {"checkin": "Hello, and welcome. I'm glad you're giving it a go. How are you doing today?",
+                    "companion": "Hello, it's lovely to meet you. What would you like to chat about?"}[self.style]
         if _CAPABILITIES.search(text):
             return {"checkin": "I'm here to listen while you check in on how you're doing; I'm not a therapist, "
                                "but you can tell me whatever's on your mind. How are you today?",
@@ -325,6 +337,10 @@ class ListenerResponder:
         if _LUCK.search(text) and not is_question:
             return pick(("Good luck, I really hope it goes well. Let me know how you get on.",
                           "Good luck! I hope it goes well, and I'd love to hear how it went."), text, said_before)
+        if _TO_BED.search(text) and not is_question:  # "ok, going to bed now": a goodnight, not a plan to praise
+            return {"checkin": "Sleep well, and thank you for talking it through with me. I'm here whenever you want "
+                               "to check in again.",
+                    "companion": "Sleep well, and come back any time."}[self.style]
         if _WHAT_IF.search(last):  # "what if I go blank": a worry, not a question to answer
             return pick(("That's a really understandable worry. What would help you feel a bit steadier about it?",
                           "It makes sense that your mind goes there. What's the part that worries you most?"),
@@ -336,6 +352,12 @@ class ListenerResponder:
                           self._question(feeling, text, said_before)) if asked is not None else None
         if taken_up is not None:
             return taken_up
+        if feeling == "grief" and cued and not grieving:  # "My wife passed away last spring… I've decided to bake"
+            loss = next((c for c in clauses(text) if _GRIEF.search(c)), None)
+            said_loss = say_back(loss) if loss else None
+            first = f"I'm so sorry to hear that {said_loss}." if said_loss and len(said_loss.split()) <= 14 else \
+                "I'm so sorry for your loss."
+            return f"{first} {pick(_QUESTIONS['grief'], text, said_before)}"
         plan = next((c for c in reversed(clauses(text)) if _PLAN.search(c) and not _CONDITIONAL.search(c)
                      and not _NOT_A_PLAN.search(c)), None)
         if plan is not None and words <= 40:

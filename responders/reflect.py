@@ -20,7 +20,8 @@ MIN_WORDS = 3
 
 _SPLIT_SENTENCES = re.compile(r"(?<=[.!?])\s+|\s*[;\n]\s*|\s+[-–—]+\s+|\s*…\s*|\.{2,}\s*")
 _SPLIT_CLAUSES = re.compile(r"(?i),?\s+(?:but|because|cos|cause|although|though|except)\s+|,\s+(?:and\s+)?so\s+")
-_LEAD = re.compile(r"(?i)^(?:(?:um+|uh+|erm+|so|and|but|like|honestly|tbh|ok|okay|well|yeah|yes|no(?=\s*[,.!?;])|i mean|actually|"
+_LEAD = re.compile(r"(?i)^(?:(?:um+|uh+|erm+|so|and|but|like|honestly|tbh|ok|okay|well|yeah|yes|no(?=\s*[,.!?;])|"
+                   r"(?:ha+|haha+|lol|lmao+|no)\s+no|i mean|actually|"
                    r"oh my (?:god|gosh|days)|omg|oh god|my god|"
                    r"i guess|i suppose|i think(?=\s+(?:i'?m|im|i am|i'?ll|ill|i will|i feel|i just|i want|i need|maybe|"
                    r"i should|i could|i might|i'?d)\b)|also|plus|then|hi|hey|hello|hiya|alright|all right|sure|cool|that'?s true|thats true|true|fair enough|fair|good point|you'?re right|"
@@ -136,11 +137,17 @@ _NO_SUBJECT = {"kind", "sort", "very", "so", "really", "mostly", "quite", "bit",
                "less", "even", "only", "all", "maybe", "probably", "or", "with", "for", "to", "of", "in", "at", "on"}
 
 
+_TO_THE_BOT = re.compile(r"(?i)^(?:pls |please )?(?:don'?t|do not|tell|give|hit|ask|help|show|let|remind|quiz|entertain)"
+                         r"(?: \w+)? me\b")
+"""An imperative to the bot ("don't lecture me pls", "hit me with another one"): said back it reads as an order
+turned round ("you don't lecture you")."""
+
+
 def _score(clause: str, index: int) -> float:
     words = re.findall(r"[a-z0-9']+", clause.lower())
     n = len(words)
     content = sum(w not in _FUNCTION for w in words)
-    if n < MIN_WORDS or content < 2 or _SECOND_PERSON.search(clause):
+    if n < MIN_WORDS or content < 2 or _SECOND_PERSON.search(clause) or _TO_THE_BOT.search(clause):
         return float("-inf")
     score = 0.1 * index + 0.1 * min(n, 12)
     score += 3.0 if _FIRST_PERSON.search(clause) else 0.0

@@ -84,6 +84,11 @@ def _slip(typed: str, word: str) -> bool:
     return False
 
 
+_COMMON_FIX = 1e-6
+"""A correction must be a common word: a rare one ("pandean", "lassies", "programmers") is more often a word the
+dictionary lacks (a food, a place) than the user's slip; the blind raters marked such echoes as misquotes."""
+
+
 @lru_cache(maxsize=8192)
 def correct(word: str) -> str | None:
     """``word`` if it is fine to say back, its unique one-edit correction, or None when unsure."""
@@ -97,7 +102,9 @@ def correct(word: str) -> str | None:
     if checker.known([word]) or any(checker.known([us]) for us in _american(word)):
         return word
     options = sorted((c for c in (checker.candidates(word) or set()) if c != word and c[0] == word[0]
-                      and checker.known([c]) and _slip(word, c)), key=checker.word_usage_frequency, reverse=True)
+                      and checker.known([c]) and _slip(word, c)
+                      and checker.word_usage_frequency(c) >= _COMMON_FIX),  # "pandan" is not a slip of "pandean"
+                     key=checker.word_usage_frequency, reverse=True)
     if not options:  # not a slip of a known word: a name, a clipped word ("vocab"), a lower-case acronym
         return word
     if len(word) < 5:  # too short to tell a typo from a word the dictionary lacks
