@@ -108,3 +108,24 @@ def test_side_taking_and_have_you_ever_get_a_friends_answer_without_an_invented_
     assert "everyone" in ever or "who hasn't" in ever
     choice = casual.reply([Turn("user", "Do you think I should tell her my real opinion or is it too late?")], None)
     assert "tell her your real opinion" in choice and "too late at all" not in choice
+
+
+def test_round_three_slips_from_fresh_conversations() -> None:
+    """Found in fresh conversations written by strangers (stop 21, round 3)."""
+    casual = CasualResponder()
+    assert casual.reply([Turn("user", "ok so i need to vent about something lol")], None).startswith(("Ooh, go on", "Go on"))
+    assert "yours" in casual.reply([Turn("user", "lol what would your go-to karaoke song be")], None)
+    assert "plan" not in casual.reply([Turn("user", "office tomorrow and i slept at 2am so i'm going to be useless")], None)
+    checkin = ListenerResponder("checkin")
+    laid_off = checkin.reply([Turn("user", "So I got laid off on Tuesday. They did it over a Teams call.")], None)
+    assert "achievement" not in laid_off and "proud" not in laid_off
+    first = ListenerResponder("companion").reply([Turn("user", "Hello. My daughter set this up for me and said I "
+                                                               "might enjoy a chat now and then.")], None)
+    assert first.startswith("Hello") and "step" not in first
+    loss = ListenerResponder("companion").reply([Turn("user", "My wife passed away last spring, and I've decided to "
+                                                              "have a go at her scones.")], None)
+    assert loss.startswith("I'm so sorry")
+    bed = checkin.reply([Turn("user", "ok that helps. im going to bed now x")], None)
+    assert bed.startswith("Sleep well")
+    assert "you don't lecture you" not in ListenerResponder("companion").reply(
+        [Turn("user", "yes I know, should have started earlier. don't lecture me pls")], None)

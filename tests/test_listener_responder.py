@@ -411,3 +411,5 @@ def test_fresh_conversation_slips_stop_21() -> None:
     assert reflect("Jess was fuming") == "Jess was fuming"
     assert clauses("our new sofa came (very excited, we've been on camping chairs) but it's torn")[0] == "our new sofa came"
     assert reflect("home at 8.40, cant sleep") == "home at 8.40, can't sleep"  # not "8. 40", which the guard flagged
+    from emotion_agent.responders.spelling import correct
+    assert correct("pandan") == "pandan" and correct("tomorow") == "tomorrow"  # rare "fixes" ("pandean") not made
