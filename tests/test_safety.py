@@ -431,11 +431,11 @@ async def test_host_callback_and_webhook_get_kind_and_severity_but_no_text(tmp_p
     assert "pills" not in received[0].decode() and "friend" not in received[0].decode()
 
 
-async def test_concern_adds_a_gentle_check_in_and_a_later_turn_can_lower_the_level() -> None:
+async def _session_events(*texts: str) -> list[dict[str, Any]]:
+    """The events of one text session (patterns-only screen, template replies) that sends ``texts`` in turn."""
     from emotion_agent.agent.components import Components
     from emotion_agent.agent.facade import EmotionAwareAgent
     from emotion_agent.responders.template import TemplateResponder
-    from emotion_agent.safety.responses import CONCERN_QUESTION, REMINDER
     from tests.agent_fakes import FakeExpert, MeanFuser
 
     components = Components(settings=Settings(), experts={"text": FakeExpert("text")}, fuser=MeanFuser(),
@@ -449,12 +449,19 @@ async def test_concern_adds_a_gentle_check_in_and_a_later_turn_can_lower_the_lev
                 events.append(event)
 
         task = asyncio.create_task(collect())
-        await session.send_text("i want to die")
-        await session.send_text("the weather is nice today")
-        await session.send_text("I talked to my therapist and I'm safe now")
+        for text in texts:
+            await session.send_text(text)
         await session.flush()
         await session.close()
         await task
+    return events
+
+
+async def test_concern_adds_a_gentle_check_in_and_a_later_turn_can_lower_the_level() -> None:
+    from emotion_agent.safety.responses import CONCERN_QUESTION, REMINDER
+
+    events = await _session_events("i want to die", "the weather is nice today",
+                                   "I talked to my therapist and I'm safe now")
     replies = [e["text"] for e in events if e["type"] == "reply"]
     levels = [(e["previous"], e["level"]) for e in events if e["type"] == "risk_level"]
     assert levels[0] == ("none", "high") and levels[-1] == ("high", "concern")
@@ -463,28 +470,9 @@ async def test_concern_adds_a_gentle_check_in_and_a_later_turn_can_lower_the_lev
 
 
 async def test_after_a_false_alarm_a_turn_saying_it_was_misread_gets_an_apology_and_no_reminder() -> None:
-    from emotion_agent.agent.components import Components
-    from emotion_agent.agent.facade import EmotionAwareAgent
-    from emotion_agent.responders.template import TemplateResponder
     from emotion_agent.safety.responses import CONCERN_QUESTION, MISREAD, REMINDER
-    from tests.agent_fakes import FakeExpert, MeanFuser
 
-    components = Components(settings=Settings(), experts={"text": FakeExpert("text")}, fuser=MeanFuser(),
-                            responder=TemplateResponder(), safety=SafetyPolicy())
-    async with EmotionAwareAgent(components=components) as agent:
-        session = agent.new_session()
-        events: list[dict[str, Any]] = []
-
-        async def collect() -> None:
-            async for event in session.events():
-                events.append(event)
-
-        task = asyncio.create_task(collect())
-        await session.send_text("i want to die")
-        await session.send_text("lol not like that, i meant i'm knackered after the shift")
-        await session.flush()
-        await session.close()
-        await task
+    events = await _session_events("i want to die", "lol not like that, i meant i'm knackered after the shift")
     replies = [e["text"] for e in events if e["type"] == "reply"]
     levels = [(e["previous"], e["level"], e["reason"]) for e in events if e["type"] == "risk_level"]
     assert levels[-1][:2] == ("high", "concern") and "misread" in levels[-1][2]
