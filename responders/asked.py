@@ -53,7 +53,7 @@ _SENTENCES = re.compile(r"(?<=[.!?])\s+|\n+")
 _OPENS = re.compile(r"(?i)^\W*(?:(?:ok|okay|so|and|but|anyway|right|well|oh|ok but|real question|random question|tell me|"
                     r"also|fr|tho|though|honestly|lol|haha|seriously|idk|hmm+|um+)\W+)*"
                     r"(?:is it|is that|is this|is there|are there|am i|do you|do u|did you|did u|would you|would u|could you|"
-                    r"can you|can u|could u|should i|shall i|do i|would it|will it|does it|does that|"
+                    r"can you|can u|could u|should i|shall i|should we|shall we|do i|would it|will it|does it|does that|"
                     r"do (?:those|these|they|people|the|other|most)|does (?:the|this|that|it|he|she|anyone)|"
                     r"(?:was|were|is|are) (?:it|they|he|she|that|there)|did (?:the|they|he|she|it|people|\w+s)|"
                     r"what|why|how|who|whose|which (?:one|should|would|do|is better)|where|when|any (?:tips|ideas|advice))\b")
@@ -238,7 +238,8 @@ def read_question(text: str) -> Asked | None:
         return None  # "which is fine?" (said, not asked); "should I be worried?" (the listener reflects it)
     found = _CHOICE.search(core)
     if found:
-        first, second = _option(found.group("a")), _option(found.group("b"))
+        first_words = found.group("a").rsplit(",", 1)[-1]  # "would you bring, beer or snacks": "beer"
+        first, second = _option(first_words), _option(found.group("b"))
         if first and second:
             return Asked("choice", sentence, options=(first, second))
         if first:

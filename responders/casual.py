@@ -34,7 +34,7 @@ from typing import Any
 from emotion_agent.core.events import EmotionEstimate
 from emotion_agent.core.protocols import Turn
 from emotion_agent.responders import spelling
-from emotion_agent.responders.asked import OWN_HARM_REPLY, answer, owns_harm, read_question
+from emotion_agent.responders.asked import OWN_HARM_REPLY, answer, find_question, owns_harm, read_question
 from emotion_agent.responders.listener import NEGATIVE_FEELINGS, POSITIVE_FEELINGS, feeling_of, pick
 from emotion_agent.responders.reflect import (
     ARRANGED,
@@ -60,7 +60,7 @@ _LUCK = re.compile(r"(?i)\b(?:wish me luck|fingers crossed|here goes)\b")
 _IDIOM = re.compile(r"(?i)\b(?:i'?ll take it|i'?ll live|i'?ll never)\b")
 _NOT_PLAN = re.compile(r"(?i)\b(?:if|unless|worr\w+|scared|what if|never|(?:going to|gonna) be)\b")
 """Not a plan: a condition, a worry, or a forecast ("I'm going to be useless tomorrow")."""
-_QUESTION_START = re.compile(r"(?i)^\W*(?:(?:anyway|so|and|ok|okay|but|right|well|oh)\W+)*(?:how|what|why|where|which|who|when|is it|is that|are you|do you|did you|"
+_QUESTION_START = re.compile(r"(?i)^\W*(?:(?:anyway|so|and|ok|okay|but|right|well|oh)\W+)*(?:how|what|why|where|which|who|when|is it|is that|are you|do you|did you|should we|shall we|"
                              r"would you|could you|can you|should i|have you|any (?:tips|ideas|recommendations))\b")
 _ABOUT_BOT = re.compile(r"(?i)\b(?:are you|do you(?! (?:think|reckon))|have you|would you|what about you|and you|you up to|you been up to|"
                         r"your (?:week|weekend|day|night|evening|morning|plans)|any plans (?:for|this)|"
@@ -76,6 +76,7 @@ _IDEAS = re.compile(r"(?i)\b(?:any (?:ideas|tips|recommendations|suggestions)|wh
                     r"should i|what would you)\b")
 _STORY = re.compile(r"(?i)\b(?:(?:have|need|got|gotta) to (?:tell|talk to) (?:you|someone|somebody)|"
                     r"(?:need|have|got|gotta|want) to vent|(?:need|have|got|gotta) to rant|story ?time|"
+                    r"(?:so )?you'?re getting (?:it|this|the story)|(?:hear|listen to) this|"
                     r"(?:have|need|got|gotta) to talk about|got(?:ta)? tell you|"
                     r"you'?ll never guess|guess what|guess who|wait till you hear|get this|listen to this|"
                     r"(?:you|u) (?:won'?t|will not|wont) believe|(?:you|u)'?ll never guess)\b")
@@ -154,6 +155,12 @@ _EXCITED = re.compile(r"!!|\b(?:i (?:literally |actually |just )?(?:screamed|squ
 """Excitement the words show without naming a feeling; with a neutral reading it is good news, not flat news."""
 _COMPLAINT = re.compile(r"(?i)\b(?:where(?:'s| is| are)|why|meant to|supposed to|still|yet|again|wrong|missing|"
                         r"broken|cancel+ed|delayed|waiting)\b")
+_IDEAS_ANYWHERE = re.compile(r"(?i)\b(?:any (?:ideas|suggestions|recommendations)|what should (?:i|we) (?:bake|cook|make|"
+                             r"get|buy|watch|wear|do|bring|name)|give me (?:some )?ideas)\b")
+_THOUGHTS_ON_MINE = re.compile(r"(?i)[\"“][^\"”]{3,}[\"”][^?]{0,30}\b(?:thoughts|what do (?:you|u) think|good\?|funny\?)")
+"""The user's own line, quoted, put up for approval ("'the microwave is not an oven for the sea'. thoughts?")."""
+_EITHER_OR = re.compile(r"(?i)\b(?:should|shall) we\b[^.?!]*\bor\b")
+"""A choice put to the bot ("should we go back or just use tape"): taken up as a choice, not cheered as a plan."""
 _VENT = re.compile(r"(?i)\b(?:vent|rant)\b")
 _LOUD = re.compile(r"!|\b(?!(?:OK|LOL|OMG|UK|US|USA|TV|BBC|NHS|ID|PIN|DIY|IKEA|ICU|GP|PM|AM)\b)[A-Z]{3,}\b")
 """News told loudly: an exclamation mark or a shouted word (not an acronym)."""
@@ -236,7 +243,7 @@ class CasualResponder:
             return pick(("Good luck! Let me know how it goes.", "Good luck, you've got this!"), text, said_before)
         if _STORY.search(text) and words <= 20 and (feeling not in POSITIVE_FEELINGS or _VENT.search(text)):
             return pick(("Ooh, go on, tell me!", "Go on, I'm all ears!"), text, said_before)
-        if _SUGGEST.search(text) and feeling not in NEGATIVE_FEELINGS:
+        if _SUGGEST.search(text) and feeling not in NEGATIVE_FEELINGS and not _EITHER_OR.search(text):
             return pick(("Ooh yes, that sounds like a great idea! When are you thinking?",
                          "Yes, love that idea! What are you thinking?"), text, said_before)
         if _YOUR_PICK.search(text):  # "what would your go-to karaoke song be?": no invented taste, theirs asked
@@ -248,6 +255,10 @@ class CasualResponder:
                          "Ha, that's a new one on me, and it'll take some beating!"), text, said_before)
         if question:
             return self._question(untagged, feeling, said_before)
+        asking = find_question(untagged)
+        if asking is not None and _IDEAS_ANYWHERE.search(asking[0]):  # "what should I bake? I have flour, butter…"
+            return pick(("Ooh, fun! What are you leaning towards?", "Ooh, tough one. What's tempting you?"),
+                        text, said_before)
         asked = read_question(untagged)  # a question in the middle ("should I call security? I have a meeting at 9")
         taken_up = answer(asked, "casual", text, said_before, pick) if asked is not None else None
         if taken_up is not None:
@@ -328,6 +339,8 @@ class CasualResponder:
                         text, said_before)
         if re.search(r"\b(?:HOW|WHY)\b", text):  # "HOW does he walk away with the money. HOW": outrage, agreed with
             return pick(("Honestly, it makes no sense!", "Right? I'd be asking the same."), text, said_before)
+        if _THOUGHTS_ON_MINE.search(text):  # "ok im printing it. 'the microwave is not an oven for the sea'. thoughts?"
+            return pick(("Ha, I love it!", "Ha, perfect. Print it!"), text, said_before)
         if _WHO_DOES.search(text):
             return pick(("Honestly, who does that.", "Right? Who even does that.", "The cheek of it, honestly."),
                         text, said_before)

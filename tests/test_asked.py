@@ -129,3 +129,15 @@ def test_round_three_slips_from_fresh_conversations() -> None:
     assert bed.startswith("Sleep well")
     assert "you don't lecture you" not in ListenerResponder("companion").reply(
         [Turn("user", "yes I know, should have started earlier. don't lecture me pls")], None)
+
+
+def test_round_four_casual_slips() -> None:
+    """From the rated fresh_v2-v4 transcripts (stop 21, round 4)."""
+    casual = CasualResponder()
+    tape = casual.reply([Turn("user", "one screw missing. ONE. should we go back or just use tape lol")], None)
+    assert "go back or use tape" in tape.lower() and "great idea" not in tape
+    snacks = casual.reply([Turn("user", "free hot tub is free hot tub. what would you bring, beer or snacks?")], None)
+    assert "beer or snacks" in snacks.lower()
+    bake = casual.reply([Turn("user", "what should I bake? I have flour, butter and a sad banana")], None)
+    assert "shame" not in bake and "?" in bake
+    assert casual.reply([Turn("user", "ok im printing it. \"the microwave is not an oven\". thoughts?")], None).startswith("Ha")
