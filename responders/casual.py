@@ -159,6 +159,12 @@ _IDEAS_ANYWHERE = re.compile(r"(?i)\b(?:any (?:ideas|suggestions|recommendations
                              r"get|buy|watch|wear|do|bring|name)|give me (?:some )?ideas)\b")
 _THOUGHTS_ON_MINE = re.compile(r"(?i)[\"“][^\"”]{3,}[\"”][^?]{0,30}\b(?:thoughts|what do (?:you|u) think|good\?|funny\?)")
 """The user's own line, quoted, put up for approval ("'the microwave is not an oven for the sea'. thoughts?")."""
+_TROUBLE = re.compile(r"(?i)\b(?:burnt|burned|charcoal|ruined|broke|broken|smashed|cracked|lost|failed|fail|terrible|"
+                      r"awful|worst|disaster|nightmare|overbooked|cancel+ed|delayed|missing|stuck|soaked|drenched|"
+                      r"spilled|spilt|ripped|stolen|not helping|not speaking|mushroom|ugh|gutted|embarrass\w*|"
+                      r"mortified|cringe|soggy|flooded|leak\w*|snapped|crashed|dented|scratched)\b")
+"""A small disaster in plain news ("the burgers were charcoal"): "Oh no", not "Oh wow"."""
+_LAUGHS = re.compile(r"(?i)\b(?:lol|lmao+|lmfao|haha+\w*|hehe)\b|\U0001F602|\U0001F923|\U0001F480")
 _EITHER_OR = re.compile(r"(?i)\b(?:should|shall) we\b[^.?!]*\bor\b")
 """A choice put to the bot ("should we go back or just use tape"): taken up as a choice, not cheered as a plan."""
 _VENT = re.compile(r"(?i)\b(?:vent|rant)\b")
@@ -319,10 +325,22 @@ class CasualResponder:
                 return lead
             story = tense_of(text) == "past" and (_UNFOLDING.search(text) or " and " in text)
             return f"{lead} {pick(_QUESTIONS['surprised'] if story else _WOW, text, said_before)}"
-        lead = pick((f"Ha, {said}.", f"Oh nice, {said}.", f"Ah, {said}.") if feeling in POSITIVE_FEELINGS and cued else
-                    (f"Ha, {said}.", f"Ah, {said}.", f"Oh, {said}.") if feeling in POSITIVE_FEELINGS else
-                    (f"Ah, {said}.", f"Oh, {said}.", f"Okay, {said}."), text, said_before)
+        if feeling not in POSITIVE_FEELINGS:  # a flat "Okay, X." was the raters' commonest casual fault: react
+            reaction = self._react(text, said)
+            return f"{reaction} {_tail(text, feeling, reaction, said_before)}".strip()
+        lead = pick((f"Ha, {said}.", f"Oh nice, {said}.", f"Ah, {said}.") if cued else
+                    (f"Ha, {said}.", f"Ah, {said}.", f"Oh, {said}."), text, said_before)
         return f"{lead} {_tail(text, feeling, lead, said_before)}".strip()
+
+    @staticmethod
+    def _react(text: str, said: str) -> str:
+        """Plain news said back with a friend's reaction (the blind raters marked "Okay, you got a haircut today."
+        as not casual): a laugh when the user laughs, "Oh no" at a small disaster, otherwise interest."""
+        if _TROUBLE.search(text):
+            return f"Oh no, {said}."
+        if _LAUGHS.search(text):
+            return f"Ha, {said}!"
+        return f"Ooh, {said}."  # interest, without guessing whether the news is good or bad
 
     @staticmethod
     def _question(text: str, feeling: str, said_before: Sequence[str]) -> str:

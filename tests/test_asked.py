@@ -141,3 +141,12 @@ def test_round_four_casual_slips() -> None:
     bake = casual.reply([Turn("user", "what should I bake? I have flour, butter and a sad banana")], None)
     assert "shame" not in bake and "?" in bake
     assert casual.reply([Turn("user", "ok im printing it. \"the microwave is not an oven\". thoughts?")], None).startswith("Ha")
+
+
+def test_plain_casual_news_gets_a_reaction_not_a_flat_echo() -> None:
+    """Round 5: the raters marked every flat "Okay, X." in casual chat as not fitting the profile."""
+    casual = CasualResponder()
+    assert casual.reply([Turn("user", "the burgers were charcoal by the time i got back")], None).startswith("Oh no,")
+    assert casual.reply([Turn("user", "he KNEW i hadn't watched it yet lol")], None).startswith("Ha,")
+    plain = casual.reply([Turn("user", "i put a tin of tuna at the bottom of the tree")], None)
+    assert plain.startswith("Ooh, you put a tin of tuna")
