@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from emotion_agent.responders.reflect import best_clause, clauses, reflect, say_back, tidy
+from emotion_agent.responders.structured import WH_CLAUSE
 
 Kind = Literal["reassure", "choice", "opinion", "info"]
 Style = Literal["casual", "companion", "checkin"]
@@ -57,8 +58,6 @@ _OPENS = re.compile(r"(?i)^\W*(?:(?:ok|okay|so|and|but|anyway|right|well|oh|ok b
                     r"do (?:those|these|they|people|the|other|most)|does (?:the|this|that|it|he|she|anyone)|"
                     r"(?:was|were|is|are) (?:it|they|he|she|that|there)|did (?:the|they|he|she|it|people|\w+s)|"
                     r"what|why|how|who|whose|which (?:one|should|would|do|is better)|where|when|any (?:tips|ideas|advice))\b")
-_WH_CLAUSE = re.compile(r"(?i)^\W*(?:what|who|where|when|which|how)\s+(?:i|he|she|we|they|my|his|her|came|went|got|"
-                        r"happened|made|knew|turned out)\b")
 _TRAILING = re.compile(r"(?i)(?:[\s,]+(?:then|tho|though|honestly|be honest|to be honest|you tell me|lol|haha|"
                        r"like realistically|realistically|really|exactly|ngl|tbh|fr|or what|or not|right|"
                        r"like honestly|seriously))+\W*$")
@@ -138,7 +137,7 @@ def find_question(text: str) -> tuple[str, bool] | None:
     marked: str | None = None
     for sentence in _sentences(text):
         stripped = sentence.rstrip()
-        opens = bool(_OPENS.search(sentence)) and not _WH_CLAUSE.search(_LEADING.sub("", sentence)) \
+        opens = bool(_OPENS.search(sentence)) and not WH_CLAUSE.search(_LEADING.sub("", sentence)) \
             and not _NOT_ASKED.search(sentence) and (stripped.endswith("?") or not _WH_STATEMENT.search(sentence))
         if opens:
             opening = sentence
@@ -227,19 +226,19 @@ def read_question(text: str) -> Asked | None:
             rest = re.split(r"(?i)\slike\s", rest)[0]
         echo = _flip(rest) if rest and _TO.search(rest) and len(rest.split()) <= 14 else None
         if echo is None and _BACK.search(core):  # "I feel like I should pay them back? is that weird": what came before
-            found_before = clauses(text[:text.find(sentence)])  # the clause right before "is that normal?"
+            earlier = text[:text.find(sentence)]
+            found_before = clauses(earlier)  # the clause right before "is that normal?"
             before = say_back(found_before[-1]) if found_before else None
-            before = before if before and len(before.split()) >= 3 else say_back(best_clause(text[:text.find(sentence)]))
+            before = before if before and len(before.split()) >= 3 else say_back(best_clause(earlier))
             echo = before if before and before.startswith("you") and len(before.split()) <= 12 else None
         if echo is not None and re.match(r"(?i)(?:you|you're|your)\b", echo):
             echo = "that " + echo
         return Asked("reassure", sentence, echo=echo, adjective=adjective)
     if not opens or re.search(r"(?i)\bshould (?:i|we) be\b", core):
         return None  # "which is fine?" (said, not asked); "should I be worried?" (the listener reflects it)
-    found = _CHOICE.search(core)
-    if found:
-        first_words = found.group("a").rsplit(",", 1)[-1]  # "would you bring, beer or snacks": "beer"
-        first, second = _option(first_words), _option(found.group("b"))
+    if choice:
+        first_words = choice.group("a").rsplit(",", 1)[-1]  # "would you bring, beer or snacks": "beer"
+        first, second = _option(first_words), _option(choice.group("b"))
         if first and second:
             return Asked("choice", sentence, options=(first, second))
         if first:
@@ -283,13 +282,12 @@ def _option(words: str) -> str | None:
 def _as_question(words: str) -> str | None:
     """A question said back as a question ("it's scripted" → "Is it scripted?"), or None."""
     words = words.strip(" ,?!.")
-    statement = re.match(r"(?i)^(it|that|this|he|she|they|there)(?:'s| is|'re| are| was| were)\s+(.+)$", words)
+    statement = re.match(r"(?i)^(it|that|this|he|she|they|there)('s| is|'re| are| was| were)\s+(.+)$", words)
     if statement:
         subject = statement.group(1).lower()
-        verb = {"they": "are", "there": "is"}.get(subject, "is")
-        if re.search(r"(?i)\b(?:was|were)\b", words.split()[0] + " " + words.split()[1] if len(words.split()) > 1 else ""):
-            verb = "were" if subject == "they" else "was"
-        said = _flip(statement.group(2))
+        past = statement.group(2).strip().lower() in ("was", "were")
+        verb = ("were" if subject == "they" else "was") if past else {"they": "are", "there": "is"}.get(subject, "is")
+        said = _flip(statement.group(3))
         return f"{verb.capitalize()} {subject} {said}?" if said else None
     said = _flip(words)
     return f"{said[0].upper()}{said[1:]}?" if said else None
@@ -398,7 +396,7 @@ def _reassure(asked: Asked, style: Style, key: str, said_before: Sequence[str], 
         if not what:
             first = {"normal": "That's really normal.", "fair": "That's a completely fair thing to wonder."}.get(
                 word, f"That's completely {word}.")
-    elif adjective in ("overreacting",) or adjective.startswith("being "):
+    elif adjective == "overreacting" or adjective.startswith("being "):
         first = "You don't sound like you're overreacting to me." if adjective == "overreacting" else \
             f"You don't sound {adjective.removeprefix('being ')} to me."
     elif adjective in ("too late", "too old"):

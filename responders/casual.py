@@ -35,7 +35,7 @@ from emotion_agent.core.events import EmotionEstimate
 from emotion_agent.core.protocols import Turn
 from emotion_agent.responders import spelling
 from emotion_agent.responders.asked import OWN_HARM_REPLY, answer, find_question, owns_harm, read_question
-from emotion_agent.responders.listener import NEGATIVE_FEELINGS, POSITIVE_FEELINGS, feeling_of, pick
+from emotion_agent.responders.listener import LAUGHING, NEGATIVE_FEELINGS, POSITIVE_FEELINGS, feeling_of, pick
 from emotion_agent.responders.reflect import (
     ARRANGED,
     BRIGHT_SPOT,
@@ -164,7 +164,8 @@ _TROUBLE = re.compile(r"(?i)\b(?:burnt|burned|charcoal|ruined|broke|broken|smash
                       r"spilled|spilt|ripped|stolen|not helping|not speaking|mushroom|ugh|gutted|embarrass\w*|"
                       r"mortified|cringe|soggy|flooded|leak\w*|snapped|crashed|dented|scratched)\b")
 """A small disaster in plain news ("the burgers were charcoal"): "Oh no", not "Oh wow"."""
-_LAUGHS = re.compile(r"(?i)\b(?:lol|lmao+|lmfao|haha+\w*|hehe)\b|\U0001F602|\U0001F923|\U0001F480")
+_LAUGHS = re.compile(LAUGHING.pattern + r"|\b(?:lmfao|hehe)\b|\U0001F480", re.I)
+"""The listener's laughter, and the lol-like words and 💀 casual chat uses."""
 _EITHER_OR = re.compile(r"(?i)\b(?:should|shall) we\b[^.?!]*\bor\b")
 """A choice put to the bot ("should we go back or just use tape"): taken up as a choice, not cheered as a plan."""
 _VENT = re.compile(r"(?i)\b(?:vent|rant)\b")

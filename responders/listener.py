@@ -113,7 +113,7 @@ _RHETORICAL = re.compile(r"(?i)^\W*(?:wait\W+|omg\W+|oh\W+)*(?:seriously|really|
                          r"\bwho (?:hires|would (?:hire|want|employ|date|have)|wants|cares|would care|even cares)\b")
 """Questions that are reactions ("can you believe it?") or asked of oneself ("why do I have three garlic
 presses"): answered as news, not with "I don't want to guess"."""
-_LAUGHING = re.compile(r"(?i)\b(?:lol|lmao+|haha+\w*|rofl)\b|\U0001F602|\U0001F923")
+LAUGHING = re.compile(r"(?i)\b(?:lol|lmao+|haha+\w*|rofl)\b|\U0001F602|\U0001F923")
 """Laughing at it: with a confident happy reading, a trouble word is part of the joke ("embarrassed her a
 bit lol")."""
 _TURN = re.compile(r"(?i)\s(?:but|except(?: that| now)?|only now|although)\s")
@@ -255,7 +255,7 @@ def _cue_gives_way(name: str, found: re.Match[str], text: str, estimate: Emotion
         return True  # "didn't have that anxious feeling", "no longer scared": the feeling is gone
     happy_too = name in NEGATIVE_FEELINGS and (
         name == "worried" or _HAPPY_TOO.search(found.group(0) + text[found.end():found.end() + 14])
-        or (_LAUGHING.search(text) and name not in ("lonely", "grief")))
+        or (LAUGHING.search(text) and name not in ("lonely", "grief")))
     if happy_too and _reads_as(estimate, ("happy",)):
         return True  # "I might cry a bit" (proud), "scared to eat it, it's so pretty"
     if name in POSITIVE_FEELINGS | {"amused"}:

@@ -20,7 +20,7 @@ def user_text(history: Sequence[Turn]) -> str:
     return text
 
 
-_WH_CLAUSE = re.compile(r"(?i)^\W*(?:(?:anyway|so|and|ok|okay|but|right|well|oh)\W+)*(?:what|who|where|when|which|how)\s+"
+WH_CLAUSE = re.compile(r"(?i)^\W*(?:(?:anyway|so|and|ok|okay|but|right|well|oh)\W+)*(?:what|who|where|when|which|how)\s+"
                         r"(?:i|he|she|we|they|my|his|her|our|their|came|went|got|happened|made|knew|turned out|arrived|"
                         r"showed up)\b")
 """A wh-word that opens a clause, not a question: "what came looks like a melted horse", "how i feel
@@ -86,7 +86,7 @@ def question_parts(text: str, tag: re.Pattern[str], start: re.Pattern[str]) -> t
     opens = bool(start.search(last))
     if stripped.endswith(("??", "?!", "!?")):
         return untagged, last, opens
-    return untagged, last, stripped.endswith("?") or (opens and not _WH_CLAUSE.search(last))
+    return untagged, last, stripped.endswith("?") or (opens and not WH_CLAUSE.search(last))
 
 
 def word_stream(reply: str) -> Iterator[str]:

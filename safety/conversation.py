@@ -111,12 +111,11 @@ class ConversationRisk:
         if len(self._recent_scores) == 2 and min(self._recent_scores) >= cutoff and rank(self.level) < rank("high"):
             self.level = "high"
             return RiskUpdate(self.level, previous, "risk signals in consecutive turns", escalated_by_context=True)
-        if _SAFE_NOW.search(normalised_text) and rank(self.level) > 0:
+        lowered_by = "the user said they are safer" if _SAFE_NOW.search(normalised_text) else \
+            MISREAD_REASON if _MISREAD.search(normalised_text) else None
+        if lowered_by is not None and rank(self.level) > 0:
             self.level = SEVERITIES[rank(self.level) - 1]
-            return RiskUpdate(self.level, previous, "the user said they are safer")
-        if _MISREAD.search(normalised_text) and rank(self.level) > 0:
-            self.level = SEVERITIES[rank(self.level) - 1]
-            return RiskUpdate(self.level, previous, MISREAD_REASON)
+            return RiskUpdate(self.level, previous, lowered_by)
         if sum(self._recent_concern) >= 2 and rank(self.level) < rank("concern"):
             self.level = "concern"
             return RiskUpdate(self.level, previous, "low mood in several recent turns")
