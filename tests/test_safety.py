@@ -942,3 +942,24 @@ def test_a_turn_saying_the_flag_was_a_misreading_steps_the_level_down_once_and_s
     assert again.update(False, "none", 0.05, normalise(text)).level == "high"  # one step, never all the way
     flagged = again.update(True, "high", 0.9, normalise("not like that. i took all of them an hour ago"))
     assert flagged.level == "high" and not flagged.changed  # a turn flagged itself never lowers it
+
+
+def test_dialogue_negatives_read_meld_and_emorynlp_utterances_without_risk_words(tmp_path: Path) -> None:
+    from emotion_agent.training.safety_train import build_train_parser, ordinary_negatives
+
+    meld = tmp_path / "meld.csv"
+    meld.write_text(
+        "Sr No.,Utterance,Speaker,Emotion,Sentiment,Dialogue_ID,Utterance_ID\n"
+        "1,Can you pass me the remote please?,Ross,neutral,neutral,0,0\n"
+        "2,Oh.,Rachel,surprise,neutral,0,1\n"
+        "3,I could just die of embarrassment right now,Monica,sadness,negative,0,2\n", encoding="utf-8")
+    emory = tmp_path / "emory.csv"
+    emory.write_text(
+        "Utterance,Speaker,Emotion,Scene_ID,Utterance_ID,Season,Episode\n"
+        "We are out of coffee again,['Joey'],Mad,1,1,1,1\n", encoding="utf-8")
+    rows = ordinary_negatives([meld, emory], 10, 0, min_words=3, source="dialogue")
+    # "Oh." is under three words; the line with "die" carries a risk word and is left out
+    assert sorted(r.text for r in rows) == ["Can you pass me the remote please?", "We are out of coffee again"]
+    assert {(r.crisis, r.kind, r.severity) for r in rows} == {(0, "dialogue", "none")}
+    args = build_train_parser().parse_args(["--dialogue-negatives", str(meld), "--dialogue-n", "5"])
+    assert args.dialogue_negatives == [meld] and args.dialogue_n == 5

@@ -125,6 +125,13 @@ def ordinary_texts(path: Path) -> list[str]:
         return [turn for script in read_scripts(path) for turn in script.turns]
     if path.suffix == ".txt":  # one message per line
         return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if path.suffix == ".csv":  # MELD or EmoryNLP: the utterances of TV dialogue
+        from emotion_agent.training.text_data import load_emorynlp_examples, load_meld_examples
+
+        with path.open(encoding="utf-8", errors="replace") as fh:
+            header = fh.readline()
+        loader = load_meld_examples if "Dialogue_ID" in header else load_emorynlp_examples
+        return [e.text for e in loader(path, 0)]
     if path.suffix == ".jsonl":
         from emotion_agent.training.responder_train import load_conversations
 
@@ -134,11 +141,14 @@ def ordinary_texts(path: Path) -> list[str]:
     return [e.text for e in load_authored_examples(path)]
 
 
-def ordinary_negatives(paths: list[Path], n: int, seed: int) -> list[RiskRow]:
-    """Up to ``n`` everyday messages without any risk-related word, as ``none`` negatives."""
-    texts = sorted({t.strip() for p in paths for t in ordinary_texts(p) if t.strip() and not _RISKY.search(t)})
+def ordinary_negatives(paths: list[Path], n: int, seed: int, min_words: int = 1,
+                       source: str = "ordinary") -> list[RiskRow]:
+    """Up to ``n`` everyday messages (of at least ``min_words`` words) without any risk-related word, as
+    ``none`` negatives."""
+    texts = sorted({t.strip() for p in paths for t in ordinary_texts(p)
+                    if len(t.split()) >= min_words and not _RISKY.search(t)})
     random.Random(seed).shuffle(texts)
-    return [RiskRow(t, 0, "ordinary", "none") for t in texts[:n]]
+    return [RiskRow(t, 0, source, "none") for t in texts[:n]]
 
 
 def flagged_share(policy: Any, texts: list[str], level: str) -> tuple[float, list[str]]:
@@ -384,6 +394,10 @@ def build_train_parser(parser: argparse.ArgumentParser | None = None) -> argpars
                         help="everyday messages (conversation TSV or dialogue JSONL) added as negatives; "
                              "repeatable (default: corpora/conversation/train.tsv and corpora/dialogue/train.jsonl)")
     parser.add_argument("--ordinary-n", type=int, default=3000, help="how many everyday negatives (0: none)")
+    parser.add_argument("--dialogue-negatives", type=Path, action="append", default=None,
+                        help="MELD or EmoryNLP train CSV: utterances of everyday TV dialogue (three words or more, "
+                             "no risk-related word) added as negatives; repeatable; read at training time, never stored")
+    parser.add_argument("--dialogue-n", type=int, default=3000, help="how many dialogue negatives (0: none)")
     parser.add_argument("--max-folds", type=int, default=1,
                         help="train only this many of the k folds for the out-of-fold thresholds (time)")
     parser.add_argument("--target-recall", type=float, default=0.95,
@@ -410,6 +424,10 @@ def run_train(args: argparse.Namespace) -> int:
         ordinary = ordinary_negatives(args.ordinary or list(ORDINARY_TRAIN), args.ordinary_n, args.seed)
         print(f"everyday negatives: {len(ordinary)} authored messages", flush=True)
         rows = rows + ordinary
+    if args.dialogue_negatives and args.dialogue_n:
+        spoken = ordinary_negatives(args.dialogue_negatives, args.dialogue_n, args.seed, min_words=3, source="dialogue")
+        print(f"dialogue negatives: {len(spoken)} TV-dialogue utterances", flush=True)
+        rows = rows + spoken
     config = RiskClassifierConfig(encoder=args.encoder, rank=args.rank, lora_layers=args.lora_layers)
     labels = np.array([r.crisis for r in rows])
     print(f"train: {len(rows)} rows ({labels.sum()} crisis) from {', '.join(str(p) for p in data)}", flush=True)
