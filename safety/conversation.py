@@ -14,6 +14,11 @@ returns a ``RiskUpdate``.  Rules:
 * The level only goes down when a later, unflagged turn clearly says so ("I'm safe now", "I won't act
   on it", "I called the helpline", or that the flagged turn was misread: "lol not like that, I meant
   I'm knackered") and then by one step; every change is reported with its reason.
+* After the direct question (``asked()``: the ``ask`` message of ``safety.responses``), the next turn is
+  read as its answer (``read_answer``): "yes", "kind of", "idk" escalate it (by context; the reply thanks
+  them and asks whether they are safe right now, with the resources); a brush-off ("no no im fine, forget i said anything") gets a short message that leaves the door
+  open, with the resources (by context; the level stays); a plain "no" ("no lol", "nah im fine") with no
+  risk signal of its own is the clear statement that lowers the level one step.
 """
 
 from __future__ import annotations
@@ -62,6 +67,91 @@ step, like ``_SAFE_NOW`` (high → concern: gentle check-ins stay; imminent → 
 
 
 MISREAD_REASON = "the user said the flagged turn was misread"
+ANSWERED_NO_REASON = "the user said no when asked directly"
+ANSWERED_YES_REASON = "the user did not say no when asked directly"
+ANSWERED_DEFLECT_REASON = "the user brushed off the direct question"
+ADMITTED_REASON = "the user said it is real after a crisis message"
+
+_FILLER = r"(?:lol|lmao|haha\w*|ha|oh|god|omg|um+|uh+|er+m*|hmm+|wait|what|well|honestly|tbh|i mean|sorry)"
+_NO = re.compile(
+    rf"^\W*(?:(?:{_FILLER}|yeah|ya)[\s,.!?]+)*"
+    r"(?:no+|nope|nah+|naw|not at all|of course not|absolutely not|definitely not|god no|hell no|no way|"
+    r"nothing like that|not even close|not like that)"
+    # followed by the end, punctuation or a few words ("no lol", "no i meant..."), never "no one", "no point"
+    r"(?=\s*(?:[,.!?;:)]|$)|\s+(?:lol|lmao|haha\w*|i|im|i'm|it|its|it's|that|that's|thats|not|no|nah|just|thanks|"
+    r"thank|mate|man|dude|god|definitely|never|sorry|nothing|we|you|honestly|seriously|omg|worries|of course)\b)")
+_YES_WORD = (r"(?:yes|yeah|yea|yep|yup|ya|yh|kind of|kinda|sort of|sorta|sometimes|maybe|a bit|a little|i think so|"
+             r"probably|i guess|i don'?t know|idk|dunno|not sure|more or less|i suppose|a lot|all the time|"
+             r"every day|lately|how did you know|i do|i am|i have|really|to be honest|i think)")
+_YES = re.compile(
+    rf"^\W*(?:{_FILLER}[\s,]+)*{_YES_WORD}(?:[\s,]+(?:{_YES_WORD}|{_FILLER}))*\s*(?:[.!?;…]|$)")
+"""A yes only when the first sentence is nothing but answer words ("yeah kind of", "i mean yeah", "idk"): "Yes I
+wash it good" and "Maybe I'll just do one step" answer something else (blind rating, stop 22)."""
+_HEDGE = re.compile(
+    r"\b(?:sometimes|kind of|kinda|sort of|not really|i don'?t know|idk|dunno|maybe|a bit|a little|"
+    r"not (?:any|right) ?more|not now|not yet|not today|not tonight|but (?:i|it|sometimes|lately|honestly))\b")
+"""After a "no": hedges that make it a yes for safety ("no... sometimes maybe", "not anymore")."""
+_DEFLECT = re.compile(
+    r"\b(?:forget (?:it|that|i said|what i said|about it|i asked)|never ?mind|doesn'?t matter|don'?t worry about (?:it|me)|"
+    r"drop it|leave it|i shouldn'?t have said)\b")
+"""Deflection ("no no im fine forget i said anything", "never mind"): not a no the level can go down on."""
+
+
+_ADMIT = re.compile(
+    r"\b(?:i'?m|i am|im) not (?:ok|okay|alright|all right|fine|good|safe)\b|"
+    r"\b(?:yes|yeah|yea|maybe|probably),? i (?:am|have|do|did|was|might|guess)\b|"
+    r"\bi(?: have|'ve| do| did)? (?:thought|been thinking|think) about (?:it|that|doing it)\b|"
+    r"\b(?:i am|i'?m) (?:thinking|still thinking) about it\b|\bmaybe i (?:have|am|do)\b|"
+    r"\bi (?:am|do|have),? (?:yes|yeah)\b")
+_NO_NUMBERS = re.compile(
+    r"\b(?:don'?t|do not|dont) (?:want|need)(?: a| any| the| your| no)? (?:more )?(?:numbers?|hotlines?|helplines?|"
+    r"crisis lines?|lifeline|phone numbers?)\b|\bstop (?:sending|giving|throwing)(?: me)? (?:numbers|the number|"
+    r"hotlines|helplines|those numbers)\b|\bno (?:more )?(?:numbers|hotlines|helplines)\b|"
+    r"\b(?:can'?t|cannot|won'?t|not going to|not gonna) (?:call|ring|phone|text) (?:them|anyone|anybody|a hotline|"
+    r"a helpline|that number|those numbers|it)\b")
+_STAY = re.compile(
+    r"\b(?:just )?(?:stay|talk) (?:with|to) me\b|\bdon'?t (?:leave|go)(?: yet| please| away)?(?:\s*[.!,]|$)|"
+    r"\bcan you (?:just )?(?:stay|talk|listen)\b|\bstay here\b|\bkeep talking\b|\bjust (?:talk|listen)\b")
+
+
+def read_follow_up(normalised_text: str) -> str | None:
+    """What a turn soon after a crisis message says about it (normalised text): ``"no_numbers"`` (refuses the
+    numbers, or cannot call), ``"admit"`` ("I'm not ok", "yes I am thinking about it", "maybe i have", or a
+    yes on its own), ``"stay"`` ("can you just stay and talk to me"), or None."""
+    text = normalised_text.strip()
+    if _NO_NUMBERS.search(text):
+        return "no_numbers"
+    if _ADMIT.search(text) or read_answer(text) == "yes":
+        return "admit"
+    if _STAY.search(text):
+        return "stay"
+    return None
+
+
+def without_answer(text: str) -> str:
+    """``text`` without a leading plain "no" to the direct question ("no lol i mean my hair" → "i mean my
+    hair"), so the reply after it takes up the rest; ``text`` itself when nothing else is left."""
+    no = _NO.search(text.lower())
+    rest = text[no.end():].lstrip(" ,.!?-") if no is not None else text
+    rest = re.sub(r"^(?:lol|lmao|haha\w*|ha)\b[\s,.!?]*", "", rest, flags=re.I)
+    return rest if rest.strip() else text
+
+
+def read_answer(normalised_text: str) -> str | None:
+    """The answer to the direct question in a turn (normalised text): ``"yes"`` for anything that admits
+    or hedges ("yeah", "kind of", "idk", "no... sometimes"), ``"deflect"`` for a brush-off ("no no im fine
+    forget i said anything", "never mind"), ``"no"`` for a plain no ("no lol i meant my hair", "nah im
+    fine"), None when the turn does not answer it."""
+    text = normalised_text.strip()
+    no = _NO.search(text)
+    rest = text[no.end():] if no is not None else text
+    if (no is not None or _YES.search(text) is None) and _DEFLECT.search(text):
+        return "deflect"
+    if no is not None:
+        return "yes" if _HEDGE.search(rest) else "no"
+    if _YES.search(text):
+        return "yes"
+    return None
 
 
 @dataclass(frozen=True)
@@ -83,6 +173,17 @@ class ConversationRisk:
     level: Severity = "none"
     _recent_scores: deque[float] = field(default_factory=lambda: deque(maxlen=2))
     _recent_concern: deque[bool] = field(default_factory=lambda: deque(maxlen=4))
+    _awaiting_answer: bool = False
+
+    @property
+    def awaiting_answer(self) -> bool:
+        """The last reply asked the direct question and the next turn has not come yet."""
+        return self._awaiting_answer
+
+    def asked(self) -> None:
+        """The reply to this turn asked directly about suicide and self-harm (the ``ask`` message): the
+        next turn is read as the answer."""
+        self._awaiting_answer = True
 
     def update(self, flagged: bool, severity: str, score: float | None, normalised_text: str,
                threshold: float | None = None) -> RiskUpdate:
@@ -90,6 +191,7 @@ class ConversationRisk:
         normalised text, and the classifier ``threshold`` the score was judged against (default
         ``self.threshold``): sub-threshold signals are measured as a fraction of it."""
         previous = self.level
+        awaiting, self._awaiting_answer = self._awaiting_answer, False
         self._recent_scores.append(score if score is not None else 0.0)
         self._recent_concern.append(severity == "concern")
         if flagged:
@@ -108,6 +210,14 @@ class ConversationRisk:
                 and (_MEANS_OR_DATE.search(normalised_text) or (leaning and _TIME_AND_INTENT.search(normalised_text))):
             self.level = "imminent"
             return RiskUpdate(self.level, previous, "a time or means after earlier risk", escalated_by_context=True)
+        answer = read_answer(normalised_text) if awaiting and rank(self.level) >= rank("high") else None
+        if answer == "yes" or (answer == "no" and leaning):
+            return RiskUpdate(self.level, previous, ANSWERED_YES_REASON, escalated_by_context=True)
+        if answer == "deflect":
+            return RiskUpdate(self.level, previous, ANSWERED_DEFLECT_REASON, escalated_by_context=True)
+        if answer == "no":
+            self.level = SEVERITIES[rank(self.level) - 1]
+            return RiskUpdate(self.level, previous, ANSWERED_NO_REASON)
         if len(self._recent_scores) == 2 and min(self._recent_scores) >= cutoff and rank(self.level) < rank("high"):
             self.level = "high"
             return RiskUpdate(self.level, previous, "risk signals in consecutive turns", escalated_by_context=True)

@@ -3,6 +3,19 @@
 * ``imminent``: leads with the emergency number, then the crisis line;
 * ``high``: the escalation message with resources;
 * ``third_party``: how to help the other person (emergency services, stay with them);
+* ``ask``: a ``high`` turn that only the trained classifier flagged (no explicit statement matched a
+  pattern), in a conversation not already at high: the message asks directly whether the person is
+  thinking about suicide or hurting themselves, with the same resources, instead of assuming it.  Asking
+  directly is what suicide-prevention guidance recommends (the Columbia Protocol's screener questions;
+  988's #BeThe1To "Ask"), and most classifier-only flags in everyday traffic are false alarms ("so i cut
+  my own hair last nite. big mistake"), which "I'm really sorry you're feeling this way" misreads.  The
+  next turn's answer decides what follows (``safety.conversation.read_answer``): a yes gets the ``admit``
+  message, a brush-off ("forget I said anything") the short ``deflect`` message with the resources;
+* the turns after a crisis message (``agent.processors.safety``): an admission ("yeah", "I'm not ok",
+  "maybe I have") gets ``admit``; a refusal of the numbers gets ``no_numbers`` (no numbers); "just stay
+  and talk to me" gets ``stay``; a second escalation within two turns gets the shorter ``follow_up``
+  (``imminent_follow_up`` at imminent, which stays and still leads to the emergency number;
+  ``no_numbers`` when the turn refuses them) instead of the same block again;
 * ``concern`` is not an escalation: the reply is generated as usual and a gentle check-in question
   (``CONCERN_QUESTION``) takes the place of the reply's own questions (``agent.processors.respond``).
 
@@ -44,6 +57,33 @@ MESSAGES: dict[str, str] = {
         "real person right now. {resources} If you can, reach out to someone you trust and let them know "
         "how you're feeling."
     ),
+    "ask": (
+        "I might be reading this wrong, so I'll ask you straight out: are you having thoughts of suicide or "
+        "of hurting yourself? If you are, you don't have to deal with it alone, and you deserve support from "
+        "a real person: {resources} If I've misread you, just say so and we'll carry on."
+    ),
+    "deflect": (
+        "Okay, I won't push. If things ever do feel that heavy, you don't have to carry it alone: "
+        "{resources} I'm here to listen, whatever you want to talk about."
+    ),
+    "admit": (
+        "Thank you for telling me. I'm really glad you did, and I'm taking it seriously. Are you safe right "
+        "now? Please talk to someone tonight; you don't have to hold this alone: {resources}"
+    ),
+    "follow_up": (
+        "I'm still here with you. Are you safe right now? If you can, talk to someone tonight: {resources}"
+    ),
+    "imminent_follow_up": (
+        "Please call {emergency} now, or a crisis line, so a real person can be with you: {resources} I'm here "
+        "with you too, and I'm staying. Is anyone with you, or nearby?"
+    ),
+    "no_numbers": (
+        "Okay, no more numbers from me. I'm still here, and I'm listening. What's weighing on you most right now?"
+    ),
+    "stay": (
+        "I'm here, and I'm staying. Take your time and tell me what's going on. If it gets worse, please call "
+        "{emergency}."
+    ),
     "third_party": (
         "That sounds frightening, and it's good that you're reaching out for them. If they might be in "
         "danger now, call {emergency} and stay with them if it's safe to, or keep them on the phone. "
@@ -63,11 +103,23 @@ MESSAGES: dict[str, str] = {
 
 CONCERN_QUESTION = "How are you holding up right now, honestly?"
 MISREAD = "Sorry, I misread that."
+ANSWERED_NO = "Okay, thanks for telling me, and sorry if I misread you."
+"""Said first in the reply to a plain "no" after the ``ask`` message (the level goes down one step)."""
 """Said first in the reply to a turn that says the flagged one was misread (``safety.conversation``)."""
 REMINDER = ("If it starts to feel unsafe again, please reach out to a crisis line or emergency services "
             "straight away.")
 """Added while the conversation's risk level stays high or imminent after an escalation: to the next
 reply, to replies to turns with a risk signal, and at least every third reply (``agent.processors.respond``)."""
+
+
+FIXED_KINDS = frozenset({"crisis", "abuse", "third_party", "ask", "deflect", "admit", "follow_up",
+                         "imminent_follow_up", "no_numbers", "stay"})
+"""Message keys used as they are, whatever the severity (the rest pick ``imminent`` or ``high``)."""
+
+DOOR_OPEN = "If it ever does feel that heavy, you can tell me, and crisis lines are there any time."
+"""Ends the reply after a plain "no" to the direct question or a "misread" turn: the level goes down, the
+door stays open (in the blind rating, an apology with nothing left open failed people at risk who gave a
+cover story)."""
 
 
 @dataclass(frozen=True)
@@ -78,11 +130,8 @@ class ResponseBook:
     emergency: Mapping[str, str] = field(default_factory=lambda: EMERGENCY)
 
     def message(self, kind: str, severity: str) -> str:
-        """The fixed message for a flagged user turn."""
-        if kind in ("crisis", "abuse", "third_party"):
-            key = kind
-        else:
-            key = "imminent" if severity == "imminent" else "high"
+        """The fixed message for a flagged user turn (``kind`` ``ask``: the direct question)."""
+        key = kind if kind in FIXED_KINDS else "imminent" if severity == "imminent" else "high"
         template = self.messages.get(key) or MESSAGES[key]
         resources = self.resources.get(self.locale) or self.resources.get("default") or RESOURCES["default"]
         emergency = self.emergency.get(self.locale) or self.emergency.get("default") or EMERGENCY["default"]

@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import sys
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -96,10 +97,16 @@ def test_crisis_line_gets_the_escalation_message_every_time(monkeypatch: pytest.
     assert len(replies) == len(lines)
     crisis_replies = [r.removeprefix("bot> ") for line, r in zip(lines, replies, strict=True) if line == CRISIS]
     fixed = {safety.message_for(kind, severity) for kind in RISK_KINDS for severity in ("high", "imminent")}
+    fixed |= {safety.message_for("follow_up", "high"), safety.message_for("imminent_follow_up", "imminent")}
     assert len(crisis_replies) == 4 and set(crisis_replies) <= fixed  # the screen's fixed messages, never generated
     # After "...end it all tonight" the conversation's risk is imminent and never drops silently: the
-    # later crisis lines all get the same (imminent) message.
-    assert len(set(crisis_replies[1:])) == 1
+    # later crisis lines all get an imminent message, leading with the emergency number; right after another
+    # imminent message, the shorter follow-up (the same block word for word at every turn read as not
+    # listening in the blind rating).
+    imminent = {safety.message_for("explicit_ideation", "imminent"), safety.message_for("imminent_follow_up", "imminent")}
+    assert set(crisis_replies[1:]) == imminent and all(r.startswith("Please call") for r in crisis_replies[1:])
+    safety_replies = [r for r in replies if "988" in r]
+    assert all(a != b for a, b in pairwise(safety_replies))
     for reply in crisis_replies:
         for resource in ("988", "116 123", "findahelpline.com"):
             assert resource in reply

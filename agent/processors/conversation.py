@@ -33,10 +33,15 @@ class Conversation:
     misread: bool = False
     """This turn says the flagged one was misread ("not like that, I meant I'm knackered"), and the level
     went down for it: the reply owns the misreading, without the reminder or the check-in question."""
+    answered_no: bool = False
+    """This turn said a plain no to the direct question (``ask``), and the level went down for it: the
+    reply opens with ``ANSWERED_NO``, without the reminder or the check-in question."""
     check_in_turn: int = -100
     """The last turn whose reply asked the check-in question."""
     escalation_turn: int = -100
     """The last turn answered by the escalation message."""
+    escalation_severity: str = "none"
+    """That message's severity: a flag of the same severity within two turns gets the shorter follow-up."""
     resources_turn: int = -100
     """The last turn answered with crisis resources: the escalation message or the reminder."""
     turn_estimate: EmotionEstimate | None = None

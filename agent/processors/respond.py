@@ -19,6 +19,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from emotion_agent.agent.executors import BoundedExecutor
@@ -36,7 +37,8 @@ from emotion_agent.core.frames import (
 from emotion_agent.core.protocols import ModelSource, ProfileResponders, Responder, Turn
 from emotion_agent.responders.guard import GuardFlag, ReplyGuard, StreamRelease
 from emotion_agent.responders.template import TemplateResponder
-from emotion_agent.safety.responses import CONCERN_QUESTION, MISREAD, REMINDER
+from emotion_agent.safety.conversation import without_answer
+from emotion_agent.safety.responses import ANSWERED_NO, CONCERN_QUESTION, DOOR_OPEN, MISREAD, REMINDER
 
 FIRST_TEXT_TIMEOUT_S = 6.0
 TOTAL_TIMEOUT_S = 20.0
@@ -117,15 +119,18 @@ class Respond(FrameProcessor):
         # held until complete and its own questions are taken out before it is sent (not repeated if
         # one of the last two replies asked it).
         ask = conv.check_in and turn - conv.check_in_turn > 2
-        remind = conv.risk.level in ("high", "imminent") and not conv.misread and (
+        opener = MISREAD if conv.misread else ANSWERED_NO if conv.answered_no else None
+        remind = conv.risk.level in ("high", "imminent") and opener is None and (
             conv.risk_signal or turn - conv.escalation_turn == 1 or turn - conv.resources_turn >= REMIND_EVERY)
         edit = without_questions if ask else shortened if remind else None
-        if conv.misread:  # "not like that, I meant I'm knackered": own the misreading first, then reply
-            await self.push(ReplyDeltaFrame(MISREAD + " ", turn))
+        if conv.answered_no and history and history[-1].role == "user":  # reply to the rest, not to the "no"
+            history = [*history[:-1], replace(history[-1], text=without_answer(history[-1].text))]
+        if opener is not None:  # "not like that, I meant I'm knackered" / "no lol": own it first, then reply
+            await self.push(ReplyDeltaFrame(opener + " ", turn))
         text, reason = await self._run(responder, history, estimate, context, turn, hold_all=ask or remind,
                                        edit=edit)
-        if conv.misread:
-            text = f"{MISREAD} {text}"
+        if opener is not None:
+            text = f"{opener} {text}"
         interrupted, self._interrupted = self._interrupted, False
         if interrupted:
             await self.push(ReplyFrame(text.strip(), responder.name, turn, None, interrupted=True))
@@ -144,6 +149,8 @@ class Respond(FrameProcessor):
             name = fallback.name
             await self.push(ReplyDeltaFrame(text, turn))
         extras = []
+        if opener is not None:  # the level went down: one short line keeps the door open
+            extras.append(DOOR_OPEN)
         if remind:
             # After an escalation: in the next reply, then in any turn that carries a risk signal, and at
             # least every REMIND_EVERY turns; not in every reply (the level itself stays, for the host).
