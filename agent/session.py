@@ -179,7 +179,7 @@ class Session:
             Fuse(c, ex, conv),
             Mood(conv),
             Safety(c, ex, conv, session_id=self.id, on_escalation=self.on_escalation,
-                   webhook_url=s.safety_webhook_url),
+                   webhook_url=s.safety_webhook_url, strict_after_escalation=s.safety_strict_after_escalation),
             Handoff(conv),
             Respond(c, ex, conv, enabled=self.reply_enabled,
                     first_text_timeout_s=s.reply_first_text_timeout_s, total_timeout_s=s.reply_total_timeout_s,

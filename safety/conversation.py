@@ -102,7 +102,10 @@ _ADMIT = re.compile(
     r"\b(?:yes|yeah|yea|maybe|probably),? i (?:am|have|do|did|was|might|guess)\b|"
     r"\bi(?: have|'ve| do| did)? (?:thought|been thinking|think) about (?:it|that|doing it)\b|"
     r"\b(?:i am|i'?m) (?:thinking|still thinking) about it\b|\bmaybe i (?:have|am|do)\b|"
-    r"\bi (?:am|do|have),? (?:yes|yeah)\b")
+    r"\bi (?:am|do|have),? (?:yes|yeah)\b|\b(?:yes|yeah|yea|maybe|probably),? i (?:think|guess|suppose) so\b|"
+    # a question back is an answer too ("would it matter if I was?", "who would even care")
+    r"\b(?:would|does|will|did) it (?:even |really )?matter\b|\bwhat if i (?:was|were|am|did|do)\b|"
+    r"\bwho (?:would|will|'?d) (?:even |really )?(?:care|notice|miss me)\b")
 _NO_NUMBERS = re.compile(
     r"\b(?:don'?t|do not|dont) (?:want|need)(?: a| any| the| your| no)? (?:more )?(?:numbers?|hotlines?|helplines?|"
     r"crisis lines?|lifeline|phone numbers?)\b|\bstop (?:sending|giving|throwing)(?: me)? (?:numbers|the number|"

@@ -446,14 +446,15 @@ class _ClassifierOnlyPolicy(SafetyPolicy):
         return replace(verdict, score=0.01, threshold=0.22) if not verdict.flagged else verdict
 
 
-async def _session_events(*texts: str, policy: SafetyPolicy | None = None) -> list[dict[str, Any]]:
+async def _session_events(*texts: str, policy: SafetyPolicy | None = None,
+                          settings: Settings | None = None) -> list[dict[str, Any]]:
     """The events of one text session (patterns-only screen, template replies) that sends ``texts`` in turn."""
     from emotion_agent.agent.components import Components
     from emotion_agent.agent.facade import EmotionAwareAgent
     from emotion_agent.responders.template import TemplateResponder
     from tests.agent_fakes import FakeExpert, MeanFuser
 
-    components = Components(settings=Settings(), experts={"text": FakeExpert("text")}, fuser=MeanFuser(),
+    components = Components(settings=settings or Settings(), experts={"text": FakeExpert("text")}, fuser=MeanFuser(),
                             responder=TemplateResponder(), safety=policy or SafetyPolicy())
     async with EmotionAwareAgent(components=components) as agent:
         session = agent.new_session()
@@ -508,6 +509,8 @@ async def test_after_the_direct_question_a_yes_gets_the_full_message_and_a_brush
 
 @pytest.mark.parametrize(("later", "message_key", "escalates"), (
     ("Yes I am thinking about it. I have not told anybody.", "admit", True),
+    ("Yes I think so, but first can you tell me if the fare includes a bag", "admit", True),
+    ("Would it matter if I was? Honestly.", "admit", True),
     ("yeah, fine, i'm not ok", "admit", True),
     ("please i don't want a number, i just want to talk", "no_numbers", False),
     ("can you just stay and talk to me for a bit", "stay", False),
@@ -546,6 +549,24 @@ async def test_a_flag_right_after_a_crisis_message_stays_with_the_person(first: 
     replies = [e["text"] for e in events if e["type"] == "reply"]
     assert replies[1].startswith(MESSAGES[message_key].split("{")[0].split(".")[0]) and replies[0] != replies[1]
     assert len([e for e in events if e["type"] == "escalation"]) == 2  # the host hears of both
+
+
+@pytest.mark.parametrize(("opt_in", "expected"), ((False, ["standard"] * 4),
+                                                  (True, ["standard", "standard", "strict", "strict"])))
+async def test_opt_in_the_rest_of_a_conversation_after_an_escalation_is_screened_at_strict(
+        opt_in: bool, expected: list[str]) -> None:
+    levels: list[str] = []
+
+    class Recording(_ClassifierOnlyPolicy):
+        def check_user(self, text: str, level: str = "standard") -> SafetyVerdict:
+            levels.append(level)
+            return super().check_user(text, level)
+
+    policy = Recording()
+    await _session_events("the weather was nice today", _ClassifierOnlyPolicy.CLASSIFIER_HIT, "no lol my hair",
+                          "anyway", policy=policy, settings=Settings(safety_strict_after_escalation=opt_in))
+    # opted in, the default profile screens at standard until the flag, then at strict even once the level went down
+    assert levels == expected
 
 
 async def test_an_explicit_statement_gets_the_escalation_message_not_the_question() -> None:

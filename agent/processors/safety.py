@@ -12,6 +12,9 @@ the reply opens with ``ANSWERED_NO`` (and ends with ``DOOR_OPEN``).  For ``FOLLO
 crisis message, while the level stays high: an admission ("I'm not ok", "yes I am thinking about it") is an
 escalation again with the ``admit`` message; a refusal of the numbers gets ``no_numbers``, a request to stay
 ``stay``; and a second ``high`` flag within two turns gets ``follow_up`` rather than the same block again.
+With ``strict_after_escalation`` (opt-in, ``EMOTION_AGENT_SAFETY_STRICT_AFTER_ESCALATION``), once a
+conversation has had an escalation the rest of it is screened at ``strict`` whatever the profile, even after a
+plain no or a misread lowered the level (a cover story is how people at risk often answer).
 A change of level is reported (``RiskLevelFrame``) with its reason.  A ``concern`` turn goes on to
 the reply with ``conversation.check_in`` set (and ``risk_signal``, which the reply's reminder reads).
 No message text is logged or kept here.
@@ -51,7 +54,7 @@ class Safety(FrameProcessor):
 
     def __init__(self, models: ModelSource, executor: BoundedExecutor, conversation: Conversation, *,
                  session_id: str = "", on_escalation: EscalationHook | None = None,
-                 webhook_url: str | None = None) -> None:
+                 webhook_url: str | None = None, strict_after_escalation: bool = False) -> None:
         super().__init__()
         self.models = models
         self.executor = executor
@@ -59,6 +62,7 @@ class Safety(FrameProcessor):
         self.session_id = session_id
         self.on_escalation = on_escalation
         self.webhook_url = webhook_url
+        self.strict_after_escalation = strict_after_escalation
         self._webhooks: set[asyncio.Task[bool]] = set()
 
     async def process(self, frame: Frame) -> None:
@@ -68,7 +72,10 @@ class Safety(FrameProcessor):
         conv = self.conversation
         conv.check_in = conv.risk_signal = conv.misread = conv.answered_no = False
         # In the executor: the first call loads the classifier, and each check runs the encoder.
-        verdict, norm = await self.executor.run(self._check, frame.text, conv.profile.safety_level)
+        # opt-in: after an escalation the rest of the conversation is screened at ``strict``: a later veiled turn
+        # ("already got it sorted out in the garage") is far more likely to be risk than in a fresh conversation
+        level = "strict" if self.strict_after_escalation and conv.escalations else conv.profile.safety_level
+        verdict, norm = await self.executor.run(self._check, frame.text, level)
         update = conv.risk.update(verdict.flagged, verdict.severity, verdict.score, norm, verdict.threshold)
         if update.changed:
             await self.push(RiskLevelFrame(update.level, update.previous, update.reason, frame.turn))

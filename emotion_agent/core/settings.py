@@ -117,6 +117,10 @@ class Settings(BaseSettings):
                           "profile), e.g. safety/weights_strict (trained with the tenth and eleventh authored "
                           "rounds: higher recall, more everyday false alarms); weights folder, pkg: or hub id. "
                           "Default: none, the standard classifier at both levels.")
+    safety_strict_after_escalation: bool = Field(
+        False, description="Screen the rest of a conversation at the strict level once it has had an escalation, "
+                           "whatever the profile (opt-in: more later veiled turns of people at risk are caught, and "
+                           "more everyday conversations with a false alarm get a second one; README, Safety).")
     safety_locale: str = Field(
         "default", description="Which crisis resources and emergency number the safety messages give "
                                "(en-US, en-GB, en-CA, en-IE, en-AU, en-NZ or default).")
