@@ -71,6 +71,7 @@ ANSWERED_NO_REASON = "the user said no when asked directly"
 ANSWERED_YES_REASON = "the user did not say no when asked directly"
 ANSWERED_DEFLECT_REASON = "the user brushed off the direct question"
 ADMITTED_REASON = "the user said it is real after a crisis message"
+SYMPTOMS_REASON = "signs of harm in the body after an imminent crisis message"
 
 _FILLER = r"(?:lol|lmao|haha\w*|ha|oh|god|omg|um+|uh+|er+m*|hmm+|wait|what|well|honestly|tbh|i mean|sorry)"
 _NO = re.compile(
@@ -117,11 +118,24 @@ _STAY = re.compile(
     r"\bcan you (?:just )?(?:stay|talk|listen)\b|\bstay here\b|\bkeep talking\b|\bjust (?:talk|listen)\b")
 
 
-def read_follow_up(normalised_text: str) -> str | None:
+_SYMPTOMS = re.compile(
+    r"\b(?:drowsy|sleepy|so tired|can'?t (?:stay awake|keep my eyes open|breathe|feel my \w+|stop shaking)|dizzy|"
+    r"light.?headed|numb|(?:so |really |quite |very )?cold|shaking|shivering|throwing up|vomiting|been sick|"
+    r"heart (?:is )?(?:racing|pounding)|bleeding|blood (?:everywhere|won'?t stop)|pass(?:ing)? out|blurry|fading|"
+    r"going (?:dark|black|fuzzy))\b|"
+    r"\b(?:about |around |over |nearly )?(?:an?|\d+|half an|a couple of|a few) (?:hour|hours|minutes|mins) ago\b")
+"""Right after an imminent crisis message (an attempt, means at hand): the body's signs or how long ago ("About an
+hour ago. I feel rather drowsy and quite cold.") mean an emergency now, not a chat (blind rating, stop 22)."""
+
+
+def read_follow_up(normalised_text: str, level: str = "high") -> str | None:
     """What a turn soon after a crisis message says about it (normalised text): ``"no_numbers"`` (refuses the
     numbers, or cannot call), ``"admit"`` ("I'm not ok", "yes I am thinking about it", "maybe i have", or a
-    yes on its own), ``"stay"`` ("can you just stay and talk to me"), or None."""
+    yes on its own), ``"stay"`` ("can you just stay and talk to me"), at ``level`` imminent ``"symptoms"``
+    ("I feel rather drowsy and quite cold", "about an hour ago"), or None."""
     text = normalised_text.strip()
+    if level == "imminent" and _SYMPTOMS.search(text):
+        return "symptoms"
     if _NO_NUMBERS.search(text):
         return "no_numbers"
     if _ADMIT.search(text) or read_answer(text) == "yes":

@@ -15,7 +15,9 @@
   "maybe I have") gets ``admit``; a refusal of the numbers gets ``no_numbers`` (no numbers); "just stay
   and talk to me" gets ``stay``; a second escalation within two turns gets the shorter ``follow_up``
   (``imminent_follow_up`` at imminent, which stays and still leads to the emergency number;
-  ``no_numbers`` when the turn refuses them) instead of the same block again;
+  ``no_numbers`` when the turn refuses them) instead of the same block again; after an ``imminent`` one,
+  signs in the body or how long ago ("About an hour ago. I feel rather drowsy and quite cold.") get
+  ``symptoms``, which leads with the emergency number;
 * ``concern`` is not an escalation: the reply is generated as usual and a gentle check-in question
   (``CONCERN_QUESTION``) takes the place of the reply's own questions (``agent.processors.respond``).
 
@@ -77,6 +79,11 @@ MESSAGES: dict[str, str] = {
         "Please call {emergency} now, or a crisis line, so a real person can be with you: {resources} I'm here "
         "with you too, and I'm staying. Is anyone with you, or nearby?"
     ),
+    "symptoms": (
+        "Please call {emergency} right now: feeling like that after taking something or hurting yourself needs "
+        "medical help straight away, even if it seems to ease. If anyone is nearby, tell them now and unlock the "
+        "door. I'm staying here with you. {resources}"
+    ),
     "no_numbers": (
         "Okay, no more numbers from me. I'm still here, and I'm listening. What's weighing on you most right now?"
     ),
@@ -113,7 +120,7 @@ reply, to replies to turns with a risk signal, and at least every third reply (`
 
 
 FIXED_KINDS = frozenset({"crisis", "abuse", "third_party", "ask", "deflect", "admit", "follow_up",
-                         "imminent_follow_up", "no_numbers", "stay"})
+                         "imminent_follow_up", "no_numbers", "stay", "symptoms"})
 """Message keys used as they are, whatever the severity (the rest pick ``imminent`` or ``high``)."""
 
 DOOR_OPEN = "If it ever does feel that heavy, you can tell me, and crisis lines are there any time."

@@ -528,6 +528,23 @@ async def test_soon_after_a_crisis_message_an_admission_a_refusal_of_numbers_or_
         assert escalations[1]["rule"] == "conversation: the user said it is real after a crisis message"
 
 
+@pytest.mark.parametrize(("first", "later", "urgent"), (
+    ("i want to kms tonight", "About an hour ago. I feel rather drowsy and quite cold.", True),
+    ("i want to kms tonight", "feeling really dizzy and my heart is racing", True),
+    ("i want to die", "feeling really dizzy and my heart is racing", False),  # not after an imminent message
+))
+async def test_signs_in_the_body_after_an_imminent_crisis_message_get_the_emergency_number_first(
+        first: str, later: str, urgent: bool) -> None:
+    from emotion_agent.safety.responses import MESSAGES
+
+    events = await _session_events(first, later)
+    replies = [e["text"] for e in events if e["type"] == "reply"]
+    escalations = [e for e in events if e["type"] == "escalation"]
+    assert replies[1].startswith(MESSAGES["symptoms"].split("{")[0]) is urgent
+    if urgent:
+        assert len(escalations) == 2 and escalations[1]["severity"] == "imminent"
+
+
 async def test_a_second_flag_right_after_the_first_gets_a_shorter_follow_up_not_the_same_block() -> None:
     from emotion_agent.safety.responses import MESSAGES
 

@@ -38,6 +38,7 @@ from emotion_agent.safety.conversation import (
     ANSWERED_NO_REASON,
     ANSWERED_YES_REASON,
     MISREAD_REASON,
+    SYMPTOMS_REASON,
     read_follow_up,
 )
 from emotion_agent.safety.normalise import normalise
@@ -84,7 +85,11 @@ class Safety(FrameProcessor):
             follow = None
             if not update.changed and conv.risk.level in ("high", "imminent") \
                     and frame.turn - conv.escalation_turn <= FOLLOW_UP_TURNS:
-                follow = read_follow_up(norm)
+                follow = read_follow_up(norm, conv.risk.level)
+            if follow == "symptoms":  # "I feel rather drowsy and quite cold" after an attempt: an emergency now
+                await self._escalate(frame, "conversation", "imminent", safety.message_for("symptoms", "imminent"),
+                                     f"conversation: {SYMPTOMS_REASON}", verdict.score)
+                return
             if follow == "admit":  # "I'm not ok", "yes I am thinking about it": an escalation again
                 await self._escalate(frame, "conversation", conv.risk.level, safety.message_for("admit", "high"),
                                      f"conversation: {ADMITTED_REASON}", verdict.score)
