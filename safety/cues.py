@@ -43,7 +43,7 @@ _CUES = (
     r"(?:for|from) after|afterwards|after i'?m|not come back|not coming back|swim out|vanish|never be found|"
     r"(?:look|looking) for me|find me|had enough|affairs|in order|tying up|loose ends|tidy for|my fault|"
     r"blame (?:yourselves|yourself|themselves)|forgive me|urges?|relapse\w*|days? clean|clean (?:for|since)|"
-    r"marks|scissors|carv\w*|bruis\w*|punch\w*|knuckles|want out|at peace|not long for|coffin|waste of|"
+    r"marks|scissors|carv\w*|bruis\w*|punch|punches|punched|punching|knuckles|want out|at peace|not long for|coffin|waste of|"
     r"doesn'?t need me|don'?t need me|nobody needs me|where i'?m going|before i go|my debt|"
     # no further use for things (the hallmark of risk embedded in an ordinary request)
     r"(?:not|won'?t|will not|wont) (?:be )?(?:going to |gonna )?need(?:ing)? (?:it|them|this|that|any of|anything)"
@@ -54,11 +54,12 @@ _CUES = (
     r"stop me|talk me out|(?:nobody|no one|noone) (?:will|would|to) (?:notice|find|know|stop|miss)|"
     r"painless\w*|quick(?:est)? way|lethal|fatal|how many (?:would|does it|do you)|"
     r"barcode|stripes|beans|styro|open my eyes|(?:last|only) \w+ i'?ll (?:need|use|be)|"
-    # self-injury and means
-    r"harm\w*|hurt\w*|cut|cuts|cutting|blade\w*|razor\w*|burn\w*|scar\w*|bleed\w*|blood|"
+    # self-injury and means: the forms of the words, not their stems (`scar\w*` caught scared and scarf,
+    # `harm\w*` harmless, `jump\w*` jumper, `hang\w*` hangover, `gun\w*` Gunther; stop 22)
+    r"harm|harms|harmed|harming|harmful|hurt\w*|cut|cuts|cutting|blade\w*|razor\w*|burn|burns|burned|burnt|burning|scars?|scarr\w*|bleed\w*|blood|"
     r"pills?|tablets|(?<!on the )(?<!on my )(?<!on her )(?<!on his )(?<!on a )tablet(?! (?:screen|app|apps|charger|case|stand))|meds|overdos\w*|od|paracetamol|insulin|poison\w*|bleach|"
-    r"bridge|jump\w*|ledge|roof\w*|height\w*|tracks?|trains?|rail\w*|cliff\w*|tide\w*|river|sea|drown\w*|"
-    r"rope|noose|hang\w*|belt|gun\w*|shoot|knife|knives|car park|multi storey|"
+    r"bridge|jump|jumps|jumped|jumping|ledge|roof\w*|height\w*|tracks?|trains?|rail\w*|cliff\w*|tide\w*|river|sea|drown\w*|"
+    r"rope|noose|hang|hangs|hanged|hanging|belt|guns?|gunshots?|gunpoint|shoot|knife|knives|car park|multi storey|"
     r"(?<!clean out the )(?<!cleaning out the )(?<!clean up the )(?<!tidy the )(?<!tidying the )(?<!sort out the )"
     r"(?<!sorting out the )(?<!clear out the )(?<!clearing out the )garage|exhaust|fumes|"
     # "be gentle with myself", "treat myself", "proud of myself" are not cues; "hurt myself" stays one

@@ -1148,3 +1148,18 @@ def test_a_no_after_the_question_lowers_the_level_once_and_only_when_the_turn_ca
     down = risk.update(False, "none", 0.01, normalise("no lol my hair"), 0.2)
     assert down.changed and down.level == "concern" and down.reason == "the user said no when asked directly"
     assert not risk.update(False, "none", 0.01, normalise("no"), 0.2).changed  # the question is answered once
+
+
+@pytest.mark.parametrize(("text", "cue"), (
+    ("im so scared about the results", False), ("knitted her a scarf", False), ("it's harmless fun", False),
+    ("my new jumper", False), ("ruined the punchline", False), ("worst hangover ever", False),
+    ("gunther from friends", False),
+    ("the scars on my arm", True), ("scarred myself again", True), ("thinking about self harm", True),
+    ("jumping off something", True), ("hang myself", True), ("burnt my arm on purpose", True),
+))
+def test_cue_words_are_forms_of_the_risk_words_not_words_that_share_a_stem(text: str, cue: bool) -> None:
+    assert has_risk_cue(normalise(text)) is cue
+
+
+def test_the_lexicon_undoes_gunna_and_pils() -> None:
+    assert normalise("ive got enuf pils now, gunna take them") == "i've got enuf pills now, going to take them"
