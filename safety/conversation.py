@@ -73,7 +73,8 @@ ANSWERED_DEFLECT_REASON = "the user brushed off the direct question"
 ADMITTED_REASON = "the user said it is real after a crisis message"
 SYMPTOMS_REASON = "signs of harm in the body after an imminent crisis message"
 
-_FILLER = r"(?:lol|lmao|haha\w*|ha|oh|god|omg|um+|uh+|er+m*|hmm+|wait|what|well|honestly|tbh|i mean|sorry)"
+_LAUGH = r"(?:lol|lmao|haha\w*|ha)"
+_FILLER = rf"(?:{_LAUGH}|oh|god|omg|um+|uh+|er+m*|hmm+|wait|what|well|honestly|tbh|i mean|sorry)"
 _NO = re.compile(
     rf"^\W*(?:(?:{_FILLER}|yeah|ya)[\s,.!?]+)*"
     r"(?:no+|nope|nah+|naw|not at all|of course not|absolutely not|definitely not|god no|hell no|no way|"
@@ -150,7 +151,7 @@ def without_answer(text: str) -> str:
     hair"), so the reply after it takes up the rest; ``text`` itself when nothing else is left."""
     no = _NO.search(text.lower())
     rest = text[no.end():].lstrip(" ,.!?-") if no is not None else text
-    rest = re.sub(r"^(?:lol|lmao|haha\w*|ha)\b[\s,.!?]*", "", rest, flags=re.I)
+    rest = re.sub(rf"^{_LAUGH}\b[\s,.!?]*", "", rest, flags=re.I)
     return rest if rest.strip() else text
 
 
@@ -161,14 +162,12 @@ def read_answer(normalised_text: str) -> str | None:
     fine"), None when the turn does not answer it."""
     text = normalised_text.strip()
     no = _NO.search(text)
-    rest = text[no.end():] if no is not None else text
-    if (no is not None or _YES.search(text) is None) and _DEFLECT.search(text):
+    yes = no is None and _YES.search(text) is not None
+    if not yes and _DEFLECT.search(text):
         return "deflect"
     if no is not None:
-        return "yes" if _HEDGE.search(rest) else "no"
-    if _YES.search(text):
-        return "yes"
-    return None
+        return "yes" if _HEDGE.search(text[no.end():]) else "no"
+    return "yes" if yes else None
 
 
 @dataclass(frozen=True)
@@ -191,11 +190,6 @@ class ConversationRisk:
     _recent_scores: deque[float] = field(default_factory=lambda: deque(maxlen=2))
     _recent_concern: deque[bool] = field(default_factory=lambda: deque(maxlen=4))
     _awaiting_answer: bool = False
-
-    @property
-    def awaiting_answer(self) -> bool:
-        """The last reply asked the direct question and the next turn has not come yet."""
-        return self._awaiting_answer
 
     def asked(self) -> None:
         """The reply to this turn asked directly about suicide and self-harm (the ``ask`` message): the

@@ -106,10 +106,11 @@ class Safety(FrameProcessor):
                 and verdict.score >= ACCUMULATE_FRACTION * verdict.threshold)
             await self.push(frame)
             return
+        asking = verdict.flagged and _ask_first(verdict, update.previous, update.level)
         if verdict.flagged:
             kind, severity, message = verdict.kind, verdict.severity, verdict.message
             rule, score = verdict.matched, verdict.score
-            if _ask_first(verdict, update.previous, update.level):
+            if asking:
                 message = safety.message_for("ask", severity)
                 conv.risk.asked()
         else:  # raised by the conversation's signals, not by this turn alone
@@ -121,7 +122,7 @@ class Safety(FrameProcessor):
         if update.level == "imminent" and severity != "imminent" and kind not in ("crisis", "abuse", "third_party"):
             severity = "imminent"
             message = safety.message_for(kind, severity)
-        fixed = conv.risk.awaiting_answer or update.reason in (ANSWERED_YES_REASON, ANSWERED_DEFLECT_REASON)
+        fixed = asking or update.reason in (ANSWERED_YES_REASON, ANSWERED_DEFLECT_REASON)
         if not fixed and kind not in ("crisis", "abuse", "third_party") and frame.turn - conv.escalation_turn <= 2 \
                 and severity == conv.escalation_severity:
             # a crisis message a turn or two ago: not the same block again
