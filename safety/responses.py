@@ -113,10 +113,12 @@ MISREAD = "Sorry, I misread that."
 ANSWERED_NO = "Okay, thanks for telling me, and sorry if I misread you."
 """Said first in the reply to a plain "no" after the ``ask`` message (the level goes down one step)."""
 """Said first in the reply to a turn that says the flagged one was misread (``safety.conversation``)."""
-REMINDER = ("If it starts to feel unsafe again, please reach out to a crisis line or emergency services "
-            "straight away.")
+REMINDER = "A crisis line is still there any time, and if you're in danger, please call emergency services straight away."
 """Added while the conversation's risk level stays high or imminent after an escalation: to the next
-reply, to replies to turns with a risk signal, and at least every third reply (``agent.processors.respond``)."""
+reply, to replies to turns with a risk signal, and at least every third reply (``agent.processors.respond``);
+not after the person refused the numbers (``no_numbers``) until a new escalation.  It says the help is there
+now: its earlier words, "If it starts to feel unsafe again…", were faulted by every pair of blind raters
+while the risk was live ("'unsafe again' implies safe")."""
 
 
 FIXED_KINDS = frozenset({"crisis", "abuse", "third_party", "ask", "deflect", "admit", "follow_up",

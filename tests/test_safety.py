@@ -528,6 +528,25 @@ async def test_soon_after_a_crisis_message_an_admission_a_refusal_of_numbers_or_
         assert escalations[1]["rule"] == "conversation: the user said it is real after a crisis message"
 
 
+async def test_after_the_person_refuses_the_numbers_no_reminder_comes_back_until_a_new_escalation() -> None:
+    from emotion_agent.safety.responses import MESSAGES, REMINDER
+
+    events = await _session_events("i want to die", "please i don't want a number, i just want to talk",
+                                   "work has been awful", "nothing helps", "we had pasta", "i want to die")
+    replies = [e["text"] for e in events if e["type"] == "reply"]
+    assert replies[1].startswith(MESSAGES["no_numbers"].split(".")[0])  # "Okay, no more numbers from me."
+    assert not any(REMINDER in r for r in replies[2:5])  # the agent keeps its word
+    assert len([e for e in events if e["type"] == "escalation"]) == 2
+
+
+async def test_the_reminder_does_not_say_the_danger_is_over() -> None:
+    from emotion_agent.safety.responses import REMINDER
+
+    events = await _session_events("i want to die", "ok")
+    replies = [e["text"] for e in events if e["type"] == "reply"]
+    assert replies[1].endswith(REMINDER) and "again" not in REMINDER.lower()
+
+
 @pytest.mark.parametrize(("first", "later", "urgent"), (
     ("i want to kms tonight", "About an hour ago. I feel rather drowsy and quite cold.", True),
     ("i want to kms tonight", "feeling really dizzy and my heart is racing", True),

@@ -44,6 +44,9 @@ class Conversation:
     """That message's severity: a flag of the same severity within two turns gets the shorter follow-up."""
     resources_turn: int = -100
     """The last turn answered with crisis resources: the escalation message or the reminder."""
+    numbers_refused_turn: int = -100
+    """The last turn answered with ``no_numbers`` ("Okay, no more numbers from me"): no reminder after it
+    until a new escalation."""
     turn_estimate: EmotionEstimate | None = None
     """The current turn's fused estimate (None until fused, or when nothing could be)."""
     guard: GuardCounts = field(default_factory=GuardCounts)

@@ -120,7 +120,9 @@ class Respond(FrameProcessor):
         # one of the last two replies asked it).
         ask = conv.check_in and turn - conv.check_in_turn > 2
         opener = MISREAD if conv.misread else ANSWERED_NO if conv.answered_no else None
-        remind = conv.risk.level in ("high", "imminent") and opener is None and (
+        # not after "Okay, no more numbers from me" (the person refused them) until a new escalation
+        refused = conv.numbers_refused_turn > 0 and conv.numbers_refused_turn >= conv.escalation_turn
+        remind = conv.risk.level in ("high", "imminent") and opener is None and not refused and (
             conv.risk_signal or turn - conv.escalation_turn == 1 or turn - conv.resources_turn >= REMIND_EVERY)
         edit = without_questions if ask else shortened if remind else None
         if conv.answered_no and history and history[-1].role == "user":  # reply to the rest, not to the "no"

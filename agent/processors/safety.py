@@ -95,6 +95,8 @@ class Safety(FrameProcessor):
                                      f"conversation: {ADMITTED_REASON}", verdict.score)
                 return
             if follow is not None:  # refuses the numbers, or asks the assistant to stay: no new risk
+                if follow == "no_numbers":
+                    conv.numbers_refused_turn = frame.turn
                 await self._answer(frame, safety.message_for(follow, conv.risk.level), numbers=follow == "stay")
                 return
             conv.misread = update.changed and update.reason == MISREAD_REASON
@@ -129,6 +131,8 @@ class Safety(FrameProcessor):
             key = "imminent_follow_up" if severity == "imminent" else \
                 "no_numbers" if read_follow_up(norm) == "no_numbers" else "follow_up"
             message = safety.message_for(key, severity)
+            if key == "no_numbers":
+                conv.numbers_refused_turn = frame.turn
         await self._escalate(frame, kind, severity, message, rule, score)
 
     async def _escalate(self, frame: UserWords, kind: str, severity: str, message: str, rule: str,
