@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 from emotion_agent.safety.taxonomy import SEVERITIES, Severity, rank
 
 ACCUMULATE_FRACTION = 0.6
-_MEANS = r"(?:pills?|tablets|meds|rope|noose|gun|blades?|razor|bridge|ledge|roof|tracks|overdose|car exhaust)"
+_MEANS = (r"(?:pills?|tablets|meds|rope|noose|gun|rifle|shotgun|pistol|firearm|handgun|revolver|blades?|razor|bridge|ledge|"
+          r"roof|tracks|overdose|car exhaust)")
 _DATE_PICKED = (r"(?:picked|chose|chosen|set|decided on|settled on) (?:a|the|my) (?:date|day|time|place|spot|night)|"
                 r"(?:picked|chose|decided on) (?:the )?\d{1,2}(?:st|nd|rd|th)?|the \d{1,2}(?:st|nd|rd|th)\b")
 _TIME = (r"(?:tonight|today|tomorrow|this (?:weekend|week|morning|evening|afternoon)|right now|soon|"

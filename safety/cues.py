@@ -38,7 +38,8 @@ _CUES = (
     # added from the training positives that had none of the words above (veiled wording)
     r"took (?:them|it)(?! (?:long enough|ages|forever|back|home|out|off|apart|round|to the|for a|with (?:me|us|him|her))\b)|"
     r"took (?:everything|all)|swallow\w*|the bottle|both bottles|stash|means|methods?|morphine|oxy\w*|"
-    r"antidepressants?|medicines?|painkillers?|sleeping (?:pills|tablets)|shotgun|pistol|cartridges|bullets?|"
+    r"antidepressants?|medicines?|painkillers?|sleeping (?:pills|tablets)|shotgun|pistol|rifles?|firearms?|handguns?|"
+    r"revolvers?|cartridges|bullets?|"
     r"cord|tied it|beam|windowsill|floors up|edge|platform|the gas|towels under|run me over|hit by|accident|"
     r"(?:for|from) after|afterwards|after i'?m|not come back|not coming back|swim out|vanish|never be found|"
     r"(?:look|looking) for me|find me|had enough|affairs|in order|tying up|loose ends|tidy for|my fault|"

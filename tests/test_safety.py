@@ -313,6 +313,17 @@ def test_a_will_then_a_date_adds_up_to_imminent() -> None:
     assert second.level == "imminent" and second.escalated_by_context and "time or means" in second.reason
 
 
+@pytest.mark.parametrize("later", ["still got my old hunting rifle from my dad, cleaned it up last night",
+                                   "he keeps his deer rifle in the hall closet and i know where the key is",
+                                   "there's a revolver in the glovebox"])
+def test_a_firearm_named_after_earlier_risk_adds_up_to_imminent(later: str) -> None:
+    risk = ConversationRisk(threshold=0.5)
+    risk.update(True, "high", 0.9, normalise("got my will squared away and gave my tools to the lads"))
+    second = risk.update(False, "none", 0.2, normalise(later))
+    assert second.level == "imminent" and second.escalated_by_context
+    assert has_risk_cue(normalise(later))  # and a cue word for the classifier's threshold
+
+
 def test_sub_threshold_signals_in_consecutive_turns_add_up() -> None:
     risk = ConversationRisk(threshold=0.5)
     assert not risk.update(False, "none", 0.35, "everyone would manage fine without me around").changed
