@@ -57,13 +57,14 @@ _SAFE_NOW = re.compile(
 _MISREAD = re.compile(
     r"\b(?:not|never) (?:like that|in that way|that way|literally|for real|what i meant)\b|"
     r"\b(?:i )?(?:didn'?t|did not|don'?t|do not) mean (?:it )?(?:like that|that way|literally|that)\b|"
-    r"\bfigure of speech\b|\b(?:just|only) (?:an? )?(?:expression|saying|joke|joking|kidding)\b|"
+    r"\bfigure of speech\b|\b(?:just|only) (?:an? (?:expression|saying|joke)|joking|kidding)\b|"
     r"\bi (?:was|am|'?m) (?:just |only )?(?:joking|kidding)\b|"
     r"\bi meant (?:i'?m |i was |that i'?m )?(?:tired|exhausted|knackered|shattered|busy|bored|laughing|stressed|"
     r"hungover|full|hungry|embarrassed|mortified)\b|"
     r"\b(?:i'?m|i am) not (?:suicidal|in danger|at risk|thinking of (?:killing|hurting) myself)\b")
 """The user says a flagged turn was misread ("lol not like that, I meant I'm knackered", "it's just an
-expression", "I'm not suicidal"): after a false alarm, what a person says next.  It lowers the level by one
+expression", "I'm not suicidal"): after a false alarm, what a person says next.  "just saying" is not
+one ("I'm just saying I've thought about it, that's all" had lowered the level; stop 23).  It lowers the level by one
 step, like ``_SAFE_NOW`` (high → concern: gentle check-ins stay; imminent → high), and the host sees why."""
 
 

@@ -1128,6 +1128,14 @@ def test_a_turn_saying_the_flag_was_a_misreading_steps_the_level_down_once_and_s
     assert flagged.level == "high" and not flagged.changed  # a turn flagged itself never lowers it
 
 
+@pytest.mark.parametrize("text", ("I'm just saying I've thought about it, that's all",
+                                  "just saying nobody would notice"))
+def test_just_saying_is_not_a_misreading(text: str) -> None:
+    risk = ConversationRisk(threshold=0.5)
+    risk.update(True, "high", 0.9, "honestly it'd be easier on everybody if i just wasn't here anymore")
+    assert risk.update(False, "none", 0.05, normalise(text)).level == "high"
+
+
 def test_dialogue_negatives_read_meld_and_emorynlp_utterances_without_risk_words(tmp_path: Path) -> None:
     from emotion_agent.training.safety_train import build_train_parser, ordinary_negatives
 
