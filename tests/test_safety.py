@@ -733,6 +733,42 @@ def test_the_sixth_sealed_probe_keeps_its_figures(screen: SafetyPolicy) -> None:
     assert recall >= 0.97 and precision >= 0.85
 
 
+def _probe_figures(policy: SafetyPolicy, name: str) -> dict[str, tuple[float, float]]:
+    """Recall and precision per level on a sealed probe: only the figures reach the assertions, so a failure
+    prints no message of the probe."""
+    from emotion_agent.training.safety_train import evaluate, read_rows
+
+    rows = read_rows(PROJECT_ROOT / "corpora" / "crisis" / name)
+    return {level: (float(r["recall"]), float(r["precision"]))
+            for level in ("standard", "strict") for r in [evaluate(policy, rows, level)]}
+
+
+@pytest.mark.models
+@pytest.mark.parametrize(("name", "standard", "strict"), (
+    ("probe_g.tsv", (0.925, 0.86), (0.97, 0.82)),   # measured 0.928 / 0.865, 0.972 / 0.825
+    ("probe_h.tsv", (0.96, 0.875), (0.975, 0.83)),  # measured 0.967 / 0.879, 0.978 / 0.834 (0.838 before the firearm cues)
+))
+def test_the_seventh_and_eighth_sealed_probes_keep_their_figures(
+        screen: SafetyPolicy, name: str, standard: tuple[float, float], strict: tuple[float, float]) -> None:
+    """probe_g and probe_h (stop 23): six writers who never saw the repository; summary figures only."""
+    figures = _probe_figures(screen, name)
+    assert figures["standard"][0] >= standard[0] and figures["standard"][1] >= standard[1]
+    assert figures["strict"][0] >= strict[0] and figures["strict"][1] >= strict[1]
+
+
+@pytest.mark.models
+def test_the_opt_in_all_rounds_classifier_keeps_its_probe_figures() -> None:
+    """safety/weights_all_rounds (stop 23, opt-in): probe_h 0.972 / 0.893 at standard, 0.983 / 0.859 at strict."""
+    import torch
+
+    torch.set_num_threads(2)
+    policy = SafetyPolicy.from_settings(Settings(safety_model=str(PROJECT_ROOT / "safety" / "weights_all_rounds")))
+    assert policy.classifier is not None and policy.classifier.config.thresholds["standard"] < 0.2
+    figures = _probe_figures(policy, "probe_h.tsv")
+    assert figures["standard"][0] >= 0.97 and figures["standard"][1] >= 0.89
+    assert figures["strict"][0] >= 0.98 and figures["strict"][1] >= 0.855
+
+
 @pytest.mark.models
 def test_the_opt_in_higher_recall_classifier_loads_and_keeps_its_probe_figures() -> None:
     import torch
