@@ -110,9 +110,9 @@ MESSAGES: dict[str, str] = {
 
 CONCERN_QUESTION = "How are you holding up right now, honestly?"
 MISREAD = "Sorry, I misread that."
+"""Said first in the reply to a turn that says the flagged one was misread (``safety.conversation``)."""
 ANSWERED_NO = "Okay, thanks for telling me, and sorry if I misread you."
 """Said first in the reply to a plain "no" after the ``ask`` message (the level goes down one step)."""
-"""Said first in the reply to a turn that says the flagged one was misread (``safety.conversation``)."""
 REMINDER = "A crisis line is still there any time, and if you're in danger, please call emergency services straight away."
 """Added while the conversation's risk level stays high or imminent after an escalation: to the next
 reply, to replies to turns with a risk signal, and at least every third reply (``agent.processors.respond``);
